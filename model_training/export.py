@@ -1,0 +1,59 @@
+"""Installing a trained model into a digitize model directory, atomically and only if better."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from digitize.model_files import CARD_NAME, MODEL_NAME, read_card
+
+
+@dataclass(frozen=True)
+class InstallDecision:
+    installed: bool
+    reason: str
+
+
+def decide(new_accuracy: float, model_dir: Path, tolerance: float, force: bool) -> InstallDecision:
+    """Install when the new test accuracy is at least the installed one's (minus `tolerance`)."""
+    card = read_card(model_dir)
+    if card is None:
+        return InstallDecision(True, f"no model in {model_dir} yet")
+    old = float(card["test_accuracy"])
+    if force:
+        return InstallDecision(True, f"--force (installed model had {old:.2%})")
+    if new_accuracy >= old - tolerance:
+        return InstallDecision(True, f"{new_accuracy:.2%} >= installed {old:.2%} - {tolerance:.2%}")
+    return InstallDecision(
+        False, f"{new_accuracy:.2%} < installed {old:.2%} - {tolerance:.2%}; use --force to replace it"
+    )
+
+
+def install(model: keras.Model, card: dict, report_files: list[Path], model_dir: Path) -> None:
+    """Write the model, its report files and its card into `model_dir`, each atomically.
+
+    The card goes last: a reader that finds a card finds the model it describes.
+    """
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=model_dir, prefix=".staging-") as staging:
+        staged = Path(staging)
+        _without_optimizer(model).save(staged / MODEL_NAME)
+        for path in report_files:
+            shutil.copyfile(path, staged / path.name)
+        (staged / CARD_NAME).write_text(json.dumps(card, indent=2, default=str) + "\n")
+        # os.replace within one directory tree is atomic on POSIX: readers see old or new.
+        for name in [MODEL_NAME, *(path.name for path in report_files), CARD_NAME]:
+            os.replace(staged / name, model_dir / name)
+
+
+def _without_optimizer(model: keras.Model) -> keras.Model:
+    # Adam's two slots per weight would triple the file; digitize only predicts.
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone

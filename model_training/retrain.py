@@ -1,0 +1,168 @@
+"""`digitize retrain`: search, train the winner fully, evaluate on the test split, install.
+
+    search space --grid search on a subset--> best hyperparameters
+                 --full training split-->     model --MNIST test--> figures --guard--> install
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from digitize.model_files import MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
+from model_training import search
+from model_training.dataset import training_data
+from model_training.evaluate import Evaluation, evaluate, write_report
+from model_training.export import InstallDecision, decide, install
+from model_training.hypermodel import DigitHyperModel, train_model
+from model_training.mnist import Split, canonical_checksums, load_split, resolve_mnist_dir
+from model_training.search_space import load_space, parse_fixes
+
+RESULTS_CSV = "search_results.csv"
+# With extra digits the model is meant to change; it may give up this much MNIST test accuracy.
+EXTRA_DIGITS_TOLERANCE = 0.001
+
+
+@dataclass
+class RetrainOptions:
+    space: str = "narrow"
+    fixes: list[str] = field(default_factory=list)
+    mnist_dir: Path | None = None
+    train_limit: int | None = None  # training digits per tuning trial (None: all)
+    epochs: int = 4  # epochs per tuning trial
+    final_epochs: int = 30
+    final_train_limit: int | None = None  # None: the full training split
+    validation_fraction: float = 0.1
+    extra_digits: Path | None = None
+    search_dir: Path = Path("digitize-search")
+    overwrite: bool = False
+    max_trials: int | None = None
+    model_dir: Path | None = None  # None: the user's model directory
+    force: bool = False
+    seed: int = 0
+
+
+@dataclass
+class RetrainResult:
+    results: pd.DataFrame
+    report_dir: Path | None = None
+    test_accuracy: float | None = None
+    decision: InstallDecision | None = None
+    extra_accuracy: dict[str, float] = field(default_factory=dict)
+
+
+def retrain(options: RetrainOptions) -> RetrainResult:
+    keras.utils.set_random_seed(options.seed)
+    space = load_space(options.space).with_fixed(parse_fixes(options.fixes))
+    mnist_dir = resolve_mnist_dir(options.mnist_dir)
+    print(f"Search space {space.name!r}: {space.grid_size()} grid points", flush=True)
+
+    tuning = training_data(
+        mnist_dir, options.validation_fraction, options.train_limit, seed=options.seed
+    )
+    tuner = search.make_tuner(
+        space, options.search_dir, options.overwrite, options.max_trials, options.seed
+    )
+    search.run_search(tuner, tuning.train, tuning.validation, options.epochs)
+    if search.is_worker():
+        print("Worker finished: the chief trains and installs the winner.", flush=True)
+        return RetrainResult(results=pd.DataFrame())
+
+    project_dir = Path(tuner.project_dir)
+    results = search.results_table(tuner)
+    results.to_csv(project_dir / RESULTS_CSV, index=False)
+    print(results.to_string(index=False), flush=True)
+    best = search.best_hyperparameters(tuner)
+
+    final = training_data(
+        mnist_dir, options.validation_fraction, options.final_train_limit,
+        options.extra_digits, seed=options.seed,
+    )
+    print(f"Training the winner on {len(final.train)} digits", flush=True)
+    started = time.monotonic()
+    model = DigitHyperModel().build(best)
+    history = train_model(model, best, final.train, final.validation, options.final_epochs)
+    seconds = time.monotonic() - started
+
+    evaluation = evaluate(model, load_split(mnist_dir, "test"))
+    print(f"MNIST test accuracy: {evaluation.accuracy:.2%}", flush=True)
+    report_dir = project_dir / "final"
+    report_files = write_report(evaluation, history.history, report_dir)
+    (report_dir / RESULTS_CSV).write_text((project_dir / RESULTS_CSV).read_text())
+    report_files.append(report_dir / RESULTS_CSV)
+
+    model_dir = options.model_dir or user_model_dir()
+    extra_accuracy = _extra_accuracy(model, final.extra_held_out, model_dir)
+    for when, value in extra_accuracy.items():
+        print(f"Held-out extra digits, {when}: {value:.2%}", flush=True)
+
+    card = _card(options, space.name, mnist_dir, best, evaluation, history, seconds, final,
+                 extra_accuracy, len(results))
+    baseline_dir = model_dir if read_card(model_dir) else SHIPPED_DIR
+    tolerance = EXTRA_DIGITS_TOLERANCE if options.extra_digits else 0.0
+    decision = decide(evaluation.accuracy, baseline_dir, tolerance, options.force)
+    if decision.installed:
+        install(model, card, report_files, model_dir)
+        print(f"Installed into {model_dir}: {decision.reason}", flush=True)
+    else:
+        print(f"Not installed: {decision.reason}. Report in {report_dir}", flush=True)
+    return RetrainResult(results, report_dir, evaluation.accuracy, decision, extra_accuracy)
+
+
+def _extra_accuracy(model: keras.Model, held_out: Split | None, model_dir: Path) -> dict[str, float]:
+    """Accuracy on the held-out extra digits: of the model in use before, and of the new one."""
+    if held_out is None:
+        return {}
+    before_dir = model_dir if (model_dir / MODEL_NAME).is_file() else SHIPPED_DIR
+    figures = {"after": evaluate(model, held_out).accuracy}
+    if (before_dir / MODEL_NAME).is_file():
+        previous = keras.models.load_model(before_dir / MODEL_NAME, compile=False)
+        figures = {"before": evaluate(previous, held_out).accuracy, **figures}
+    return figures
+
+
+def _card(options, space_name, mnist_dir, best: kt.HyperParameters, evaluation: Evaluation,
+          history, seconds, final, extra_accuracy, trials) -> dict:
+    return {
+        "model": MODEL_NAME,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": shlex.join(["digitize", *sys.argv[1:]]),
+        "test_accuracy": round(evaluation.accuracy, 6),
+        "per_class": evaluation.per_class.to_dict(orient="records"),
+        "hyperparameters": best.values,
+        "search": {
+            "space": space_name,
+            "trials": trials,
+            "train_limit": options.train_limit,
+            "epochs_per_trial": options.epochs,
+        },
+        "training": {
+            "train_digits": len(final.train),
+            "validation_digits": len(final.validation),
+            "extra_digits": final.extra_count,
+            "extra_held_out_accuracy": extra_accuracy,
+            "epochs_run": len(history.epoch),
+            "best_val_accuracy": float(np.max(history.history["val_accuracy"])),
+            "seconds": round(seconds, 1),
+        },
+        "data": {"mnist_dir": str(mnist_dir), "sha256": canonical_checksums()},
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "keras_tuner": kt.__version__,
+            "numpy": np.__version__,
+        },
+        "machine": f"{platform.machine()}, {platform.node()}",
+    }

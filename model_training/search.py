@@ -1,0 +1,102 @@
+"""The grid search: Keras Tuner's GridSearch over a SearchSpace, resumable, optionally distributed.
+
+Distributed runs use Keras Tuner's own mode: the process whose KERASTUNER_TUNER_ID starts with
+"chief" serves the oracle on KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT and runs no trials;
+every other process is a worker that asks it for trials (README, "Searching on several
+machines").
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import keras_tuner as kt
+import pandas as pd
+from keras_tuner.src.distribute import utils as distribute
+from keras_tuner.src.tuners.gridsearch import LinkedList
+
+from model_training.hypermodel import OBJECTIVE, DigitHyperModel
+from model_training.mnist import Split
+from model_training.search_space import SearchSpace
+
+
+class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
+    """GridSearchOracle whose search can be resumed from its project directory.
+
+    Keras Tuner 1.4.8 does not persist the two structures GridSearchOracle walks the grid with
+    (keras-team/keras-tuner#1055, fix unreleased): after a reload a cleanly stopped search
+    finds nothing to do and stops silently, and one killed mid-trial crashes with a KeyError
+    when its retried trial ends. Both can be rebuilt from the trials on disk, so we do that.
+    """
+
+    def reload(self):
+        super().reload()
+        # Every trial with values, in grid order: the walk's linked list of tried points...
+        values = {tid: self.trials[tid].hyperparameters.values for tid in self.start_order}
+        in_grid_order = sorted(
+            values, key=functools.cmp_to_key(lambda a, b: self._compare(values[a], values[b]))
+        )
+        self._ordered_ids = LinkedList()
+        for trial_id in in_grid_order:
+            self._ordered_ids.insert(trial_id)
+        # ...and every one of them queued to propose its successor. populate_space skips a
+        # successor that was already tried, so this finds exactly the points not yet run.
+        self._populate_next = list(in_grid_order)
+
+
+def make_tuner(
+    space: SearchSpace,
+    directory: Path,
+    overwrite: bool = False,
+    max_trials: int | None = None,
+    seed: int = 0,
+) -> kt.Tuner:
+    """A grid-search tuner over `space`, keeping its state in `directory/<space name>`."""
+    oracle = ResumableGridSearchOracle(
+        objective=kt.Objective(OBJECTIVE, direction="max"),
+        hyperparameters=space.hyperparameters(),
+        tune_new_entries=space.tune_new_entries,
+        allow_new_entries=True,
+        max_trials=max_trials,
+        seed=seed,
+    )
+    return kt.Tuner(
+        oracle=oracle,
+        hypermodel=DigitHyperModel(),
+        directory=str(directory),
+        project_name=space.name,
+        overwrite=overwrite,
+    )
+
+
+def run_search(tuner: kt.Tuner, train: Split, validation: Split, epochs: int) -> None:
+    """Run (or resume) the search until every grid point has a result."""
+    tuner.search(train=train, validation=validation, epochs=epochs)
+
+
+def is_worker() -> bool:
+    """A distributed worker: it runs trials for the chief and stops after the search."""
+    return distribute.has_chief_oracle() and not distribute.is_chief_oracle()
+
+
+def results_table(tuner: kt.Tuner) -> pd.DataFrame:
+    """One row per finished trial: its hyperparameters, val accuracy, epochs run, seconds."""
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        if trial.status != kt.engine.trial.TrialStatus.COMPLETED:
+            continue
+        row = {"trial": trial.trial_id, **trial.hyperparameters.values}
+        for metric in (OBJECTIVE, "epochs", "seconds"):
+            row[metric] = trial.metrics.get_best_value(metric) if trial.metrics.exists(metric) else None
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["epochs"] = table["epochs"].astype(int)
+    table["seconds"] = table["seconds"].round(1)
+    return table.sort_values(OBJECTIVE, ascending=False, kind="stable").reset_index(drop=True)
+
+
+def best_hyperparameters(tuner: kt.Tuner) -> kt.HyperParameters:
+    return tuner.oracle.get_best_trials(1)[0].hyperparameters
