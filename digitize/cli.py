@@ -1,0 +1,106 @@
+"""The `digitize` command. It parses arguments and calls library functions, nothing more."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from digitize.exit_codes import ExitCode
+
+app = typer.Typer(
+    help="Read handwritten numbers in scanned forms into a CSV.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """Read handwritten numbers in scanned forms into a CSV; review and retrain."""
+
+
+def fail(message: str, code: ExitCode) -> typer.Exit:
+    typer.echo(f"digitize: {message}", err=True)
+    return typer.Exit(int(code))
+
+
+@app.command()
+def scan(
+    inputs: Annotated[list[str], typer.Argument(help="PDF, PNG, JPEG or TIFF files, directories (searched recursively) or globs.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The CSV to write: one row per field.")],
+    errors: Annotated[Optional[Path], typer.Option(help="CSV listing the files that could not be read [default: <out>-errors.csv].")] = None,
+    dpi: Annotated[int, typer.Option(min=72, max=1200, help="Resolution for rasterizing PDFs (images keep their own).")] = 300,
+    review_below: Annotated[float, typer.Option(min=0.0, max=1.0, help="Flag a field for review when a digit's confidence is below this.")] = 0.9,
+    crops: Annotated[Optional[Path], typer.Option(help="Save each field's image into DIR; the CSV's crop column names it.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep the rows already in --out and skip their files.")] = False,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes [default: the machine's cores].")] = None,
+    model_dir: Annotated[Optional[Path], typer.Option(help="Use the model in DIR [default: retrained model if any, else the shipped one].")] = None,
+) -> None:
+    """Read the handwritten numbers in the boxes of scanned forms into a CSV."""
+    from digitize.classifier import ModelError
+    from digitize.progress import ScanProgress
+    from digitize.scan import ScanOptions, scan as run_scan
+
+    if out.is_dir():
+        raise fail(f"--out {out}: is a directory; give the CSV file to write", ExitCode.USAGE)
+    options = ScanOptions(
+        inputs=inputs, out=out, errors=errors, dpi=dpi, review_below=review_below,
+        crops=crops, resume=resume, workers=workers, model_dir=model_dir,
+    )
+    try:
+        with ScanProgress() as progress:
+            summary = run_scan(options, progress.update, progress.report)
+    except ModelError as error:
+        raise fail(str(error), ExitCode.DATA) from None
+    except KeyboardInterrupt:
+        raise fail(f"interrupted; finished files are in {out}: rerun with --resume to go on",
+                   ExitCode.INTERRUPTED) from None
+    typer.echo(summary.describe(out, options.errors_path), err=True)
+    if summary.failed:
+        raise typer.Exit(int(ExitCode.INPUT_FAILED))
+
+
+@app.command()
+def retrain(
+    space: Annotated[str, typer.Option(help="Search space: a name in model_training/spaces or a .toml path.")] = "narrow",
+    fix: Annotated[Optional[list[str]], typer.Option("--fix", help="Pin a hyperparameter: name=value (repeatable).")] = None,
+    mnist_dir: Annotated[Optional[Path], typer.Option(help="Directory with the MNIST IDX files or mnist.npz [default: $DIGITIZE_MNIST_DIR, else download].")] = None,
+    train_limit: Annotated[Optional[int], typer.Option(min=100, help="Training digits per tuning trial [default: all].")] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs per tuning trial.")] = 4,
+    final_epochs: Annotated[int, typer.Option(min=1, help="Epochs (at most) for training the winner.")] = 30,
+    final_train_limit: Annotated[Optional[int], typer.Option(min=100, help="Training digits for the winner [default: the full training split].")] = None,
+    extra_digits: Annotated[Optional[Path], typer.Option(help="Add labelled digits from DIR/<label>/*.png (e.g. review corrections).")] = None,
+    search_dir: Annotated[Path, typer.Option(help="Where the search keeps its state; a rerun resumes from it.")] = Path("digitize-search"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start the search afresh instead of resuming.")] = False,
+    max_trials: Annotated[Optional[int], typer.Option(min=1, help="Stop the search after this many trials in all.")] = None,
+    model_dir: Annotated[Optional[Path], typer.Option(help="Install into DIR [default: the user model directory].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Install even if the new model is less accurate.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed for splits, shuffling and initialisation.")] = 0,
+) -> None:
+    """Rebuild the digit recognizer: grid search, full training, evaluation, install."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from model_training.mnist import MnistError
+    from model_training.retrain import RetrainOptions, retrain as run_retrain
+    from model_training.search_space import SearchSpaceError
+
+    options = RetrainOptions(
+        space=space, fixes=fix or [], mnist_dir=mnist_dir, train_limit=train_limit,
+        epochs=epochs, final_epochs=final_epochs, final_train_limit=final_train_limit,
+        extra_digits=extra_digits, search_dir=search_dir, overwrite=overwrite,
+        max_trials=max_trials, model_dir=model_dir, force=force, seed=seed,
+    )
+    try:
+        result = run_retrain(options)
+    except SearchSpaceError as error:
+        raise fail(str(error), ExitCode.USAGE) from None
+    except MnistError as error:
+        raise fail(str(error), ExitCode.DATA) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; run the same command again to resume the search",
+                   ExitCode.INTERRUPTED) from None
+    if result.decision is not None and not result.decision.installed:
+        raise typer.Exit(int(ExitCode.NOT_INSTALLED))

@@ -1,0 +1,168 @@
+"""Finding number fields: printed boxes, comb fields and table cells, by contour detection.
+
+A box is a *hole* in the page's ruling: the long horizontal and vertical strokes left after
+morphological opening. Handwriting inside a box is not part of the ruling (strokes are short or
+do not connect to it), and printed labels outside boxes enclose no hole, so neither becomes a
+field. A row of narrow cells sharing their borders is a comb: one field, one digit per cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from digitize.geometry import Box
+
+# Sizes in inches, converted with the page's estimated DPI.
+MIN_CELL_SIDE_IN = 0.15  # smaller holes are letters' counters, checkbox ticks, noise
+MAX_FIELD_HEIGHT_IN = 1.2  # number fields are one line; taller frames hold text or photos
+MIN_RULING_IN = 0.12  # strokes at least this long and straight count as ruling
+COMB_CELL_MAX_ASPECT = 1.5  # a one-digit cell is at most this much wider than tall
+
+
+@dataclass(frozen=True)
+class Cell:
+    box: Box  # bounding box of the hole inside the border
+    outline: np.ndarray  # the hole's contour, page pixels (cv2 contour)
+
+
+@dataclass
+class Field:
+    box: Box  # outer border, page pixels (deskewed page)
+    cells: list[Cell] = field(default_factory=list)  # several for a comb
+    kind: str = "box"  # "box", "comb" or "cell" (a table cell)
+
+    @property
+    def interior(self) -> Box:
+        return Box.union(c.box for c in self.cells)
+
+    def interior_mask(self, margin: int) -> np.ndarray:
+        """255 inside the field's holes, `margin` pixels clear of the border, in `interior`."""
+        interior = self.interior
+        mask = np.zeros((interior.height, interior.width), np.uint8)
+        offset = np.array([interior.x0, interior.y0])
+        cv2.drawContours(mask, [c.outline - offset for c in self.cells], -1, 255, cv2.FILLED)
+        # The inner edge of a scanned border is ragged; its teeth are not ink to read.
+        kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
+        return cv2.erode(mask, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def find_ruling(ink: np.ndarray, dpi: float) -> np.ndarray:
+    """Long horizontal and vertical strokes (box borders, table rules), slightly thickened."""
+    length = max(8, int(dpi * MIN_RULING_IN))
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    ruling = cv2.bitwise_or(horizontal, vertical)
+    # Closing bridges the small gaps of a worn or noisy border, so its hole is closed.
+    return cv2.morphologyEx(ruling, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+
+
+def find_fields(ruling: np.ndarray, dpi: float) -> list[Field]:
+    """Fields on a deskewed page, in reading order, from its ruling (`find_ruling`)."""
+    cells = _holes(ruling, dpi)
+    return reading_order(_group_cells(cells, dpi))
+
+
+def _holes(ruling: np.ndarray, dpi: float) -> list[Cell]:
+    """Rectangular holes in the ruling, as the interior box of each."""
+    contours, hierarchy = cv2.findContours(ruling, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    min_side = dpi * MIN_CELL_SIDE_IN
+    max_height = dpi * MAX_FIELD_HEIGHT_IN
+    holes = []
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0]):
+        if parent < 0:  # an outer boundary of ruling, not a hole in it
+            continue
+        x, y, w, h = cv2.boundingRect(contour)
+        if w < min_side or h < min_side or h > max_height:
+            continue
+        # A box's hole fills its bounding rectangle; the gap between two letters does not.
+        if cv2.contourArea(contour) < 0.85 * w * h:
+            continue
+        holes.append(Cell(Box(x, y, x + w, y + h), contour))
+    return holes
+
+
+def _group_cells(cells: list[Cell], dpi: float) -> list[Field]:
+    """Runs of narrow cells sharing borders become combs; other cells stand alone."""
+    fields = []
+    for run in _runs(cells, dpi):
+        pitch = float(np.median([c.box.width for c in run]))
+        height = float(np.median([c.box.height for c in run]))
+        outer = _outer(Box.union(c.box for c in run), dpi)
+        if len(run) > 1 and pitch <= COMB_CELL_MAX_ASPECT * height:
+            fields.append(Field(box=outer, cells=_even_cells(run, pitch), kind="comb"))
+        else:
+            kind = "cell" if len(run) > 1 else "box"  # a row of a table, or a lone box
+            fields.extend(Field(box=_outer(c.box, dpi), cells=[c], kind=kind) for c in run)
+    return fields
+
+
+def _runs(cells: list[Cell], dpi: float) -> list[list[Cell]]:
+    """Cells chained left to right through shared vertical borders, on the same band."""
+    gap = dpi * 0.06  # the interiors either side of one border are this close
+    cells = sorted(cells, key=lambda c: c.box.x0)
+    right_of: dict[int, int] = {}
+    for i, cell in enumerate(cells):
+        a = cell.box
+        neighbours = [
+            j for j, other in enumerate(cells)
+            if j != i and abs(other.box.x0 - a.x1) <= gap
+            and abs(other.box.y0 - a.y0) <= gap and abs(other.box.y1 - a.y1) <= gap
+        ]
+        if neighbours:
+            right_of[i] = min(neighbours, key=lambda j: cells[j].box.x0)
+    has_left = set(right_of.values())
+    runs = []
+    for start in (i for i in range(len(cells)) if i not in has_left):
+        run, i = [cells[start]], start
+        while i in right_of and len(run) <= len(cells):
+            i = right_of[i]
+            run.append(cells[i])
+        runs.append(run)
+    return runs
+
+
+def _even_cells(run: list[Cell], pitch: float) -> list[Cell]:
+    """A comb's cells; a hole spanning several cells (a divider too faint to find) is cut
+    into cells of the comb's pitch, so each still holds one digit."""
+    cells = []
+    for cell in run:
+        parts = max(1, int(round(cell.box.width / pitch)))
+        if parts == 1:
+            cells.append(cell)
+            continue
+        step = cell.box.width / parts
+        for k in range(parts):
+            x0 = cell.box.x0 + int(round(k * step))
+            x1 = cell.box.x0 + int(round((k + 1) * step))
+            box = Box(x0, cell.box.y0, x1, cell.box.y1)
+            cells.append(Cell(box, box.corners().astype(np.int32).reshape(-1, 1, 2)))
+    return cells
+
+
+def _outer(interior: Box, dpi: float) -> Box:
+    """The printed border around an interior: about one border width outside it."""
+    return interior.grow(max(2, int(round(dpi * 0.01))))
+
+
+def reading_order(fields: list[Field]) -> list[Field]:
+    """Top to bottom, then left to right; boxes whose centres are within half a box height of
+    each other vertically are one row."""
+    ordered: list[Field] = []
+    rows: list[list[Field]] = []
+    for f in sorted(fields, key=lambda f: f.box.center_y):
+        if rows and abs(f.box.center_y - _row_center(rows[-1])) <= f.box.height / 2:
+            rows[-1].append(f)
+        else:
+            rows.append([f])
+    for row in rows:
+        ordered.extend(sorted(row, key=lambda f: f.box.x0))
+    return ordered
+
+
+def _row_center(row: list[Field]) -> float:
+    return float(np.mean([f.box.center_y for f in row]))

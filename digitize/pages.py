@@ -1,0 +1,197 @@
+"""Inputs to pages: expand the command line into files, then yield each file's pages one by one.
+
+Broken input is expected, not exceptional: every way a file can fail to give pages ends in an
+`InputError` whose message is one line naming the reason, raised before or between pages so
+the pages already read are kept.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pdf2image
+import pdf2image.exceptions
+from PIL import Image, UnidentifiedImageError
+
+PDF_SUFFIXES = {".pdf"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+SUPPORTED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
+# Pillow's own limit (89 megapixels): a letter page at 600 DPI is 34. Anything beyond is a
+# mistake or an attack (a decompression bomb: a small file whose header claims 60000x60000).
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+RASTERIZE_TIMEOUT_S = 120  # per page; a pathological PDF must not hang the batch
+
+
+class InputError(Exception):
+    """A file gives no (more) pages; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Page:
+    file: str  # as given on the command line (or found in a directory given there)
+    number: int  # 1-based
+    image: np.ndarray  # grayscale uint8, paper white
+
+
+@dataclass(frozen=True)
+class Inputs:
+    files: list[str]
+    missing: list[tuple[str, str]]  # (argument, reason) for arguments that name no input
+
+
+def expand_inputs(arguments: list[str]) -> Inputs:
+    """Files to read, in order, from file paths, directories (recursively) and globs."""
+    files: list[str] = []
+    missing: list[tuple[str, str]] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found = sorted(
+                str(p) for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+            )
+            if not found:
+                missing.append((argument, "directory holds no PDF, PNG, JPEG or TIFF files"))
+            files.extend(found)
+        elif path.exists():
+            files.append(argument)
+        elif glob.has_magic(argument):
+            # The shell expands globs, but not on every platform or inside quotes.
+            matches = sorted(glob.glob(argument, recursive=True))
+            if not matches:
+                missing.append((argument, "no file matches this pattern"))
+            files.extend(m for m in matches if Path(m).is_file())
+        else:
+            missing.append((argument, "no such file or directory"))
+    unique = list(dict.fromkeys(files))  # the same file named twice is read once
+    return Inputs(files=unique, missing=missing)
+
+
+def count_pages(file: str, dpi: int = 300) -> int:
+    """How many pages a file has, checking on the way that it can be read at all."""
+    path = Path(file)
+    if not os.access(path, os.R_OK):
+        raise InputError("cannot read file (permission denied)")
+    if path.stat().st_size == 0:
+        raise InputError("file is empty (0 bytes)")
+    if _looks_like_pdf(path):
+        info = _pdf_info(file)
+        _check_pdf_page_size(info, dpi)
+        pages = int(info.get("Pages", 0))
+        if pages == 0:
+            raise InputError("PDF has no pages")
+        return pages
+    with _open_image(file) as image:
+        return getattr(image, "n_frames", 1)
+
+
+def load_page(file: str, number: int, dpi: int = 300) -> Page:
+    """Page `number` (1-based) of a file whose pages were counted by `count_pages`."""
+    if _looks_like_pdf(Path(file)):
+        return Page(file=file, number=number, image=_rasterize(file, number, dpi))
+    with _open_image(file) as image:
+        try:
+            image.seek(number - 1)
+            pixels = np.asarray(image.convert("L"))
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            # Truncated files fail here, when the pixel data is actually decoded.
+            raise InputError(f"page {number}: image data is damaged or truncated "
+                             f"({_first_line(error)})") from None
+    return Page(file=file, number=number, image=pixels)
+
+
+def iter_pages(file: str, dpi: int = 300) -> Iterator[Page]:
+    """The pages of one file, one at a time (memory stays flat on long PDFs)."""
+    for number in range(1, count_pages(file, dpi) + 1):
+        yield load_page(file, number, dpi)
+
+
+def _looks_like_pdf(path: Path) -> bool:
+    # By content, not name: a "scan.pdf" that is really a JPEG is still read.
+    with path.open("rb") as handle:
+        return handle.read(1024).lstrip().startswith(b"%PDF")
+
+
+def _check_pdf_page_size(info: dict, dpi: int) -> None:
+    width_pt, height_pt = _page_size_points(info)
+    if width_pt * height_pt * (dpi / 72) ** 2 > MAX_PIXELS:
+        raise InputError(
+            f"page is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches; at {dpi} DPI that is over "
+            f"{MAX_PIXELS // 1_000_000} megapixels (lower --dpi)"
+        )
+
+
+def _rasterize(file: str, number: int, dpi: int) -> np.ndarray:
+    try:
+        images = pdf2image.convert_from_path(
+            file, dpi=dpi, first_page=number, last_page=number,
+            grayscale=True, timeout=RASTERIZE_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise InputError(f"page {number}: rasterizing took over {RASTERIZE_TIMEOUT_S} s") from None
+    except Exception as error:  # pdf2image surfaces poppler's failures as several types
+        raise InputError(f"page {number}: cannot rasterize ({_first_line(error)})") from None
+    if not images:
+        raise InputError(f"page {number}: poppler produced no image (damaged PDF?)")
+    return np.asarray(images[0].convert("L"))
+
+
+def _pdf_info(file: str) -> dict:
+    try:
+        return pdf2image.pdfinfo_from_path(file, timeout=RASTERIZE_TIMEOUT_S)
+    except pdf2image.exceptions.PDFInfoNotInstalledError:
+        raise InputError("cannot read PDFs: poppler's pdfinfo is not installed "
+                         "(Debian: apt-get install poppler-utils)") from None
+    except pdf2image.exceptions.PDFPageCountError as error:
+        message = str(error).lower()
+        if "incorrect password" in message or "encrypt" in message:
+            raise InputError("PDF is encrypted (password protected)") from None
+        raise InputError(f"not a readable PDF ({_first_line(error)})") from None
+    except subprocess.TimeoutExpired:
+        raise InputError("reading the PDF took too long (damaged PDF?)") from None
+    except Exception as error:
+        raise InputError(f"not a readable PDF ({_first_line(error)})") from None
+
+
+def _page_size_points(info: dict) -> tuple[float, float]:
+    # pdfinfo prints e.g. "612 x 792 pts (letter)"; a missing size is checked per page instead.
+    try:
+        width, _, height = str(info.get("Page size", "")).split()[:3]
+        return float(width), float(height)
+    except ValueError:
+        return 0.0, 0.0
+
+
+def _open_image(file: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it; we treat both as too big.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(file)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise InputError(f"image too large to decode ({_first_line(error)})") from None
+    except UnidentifiedImageError:
+        raise InputError("not a PDF or an image Pillow can read (unknown or damaged format)") from None
+    except OSError as error:
+        raise InputError(f"cannot open image ({_first_line(error)})") from None
+    if image.width * image.height > MAX_PIXELS:
+        image.close()
+        raise InputError(_too_big_message(image.size))
+    return image
+
+
+def _too_big_message(size: tuple[int, int]) -> str:
+    return (f"image is {size[0]}x{size[1]} pixels, over the {MAX_PIXELS // 1_000_000}-megapixel "
+            "limit (decompression bomb?)")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:200]

@@ -1,0 +1,258 @@
+"""`digitize scan`: a batch of files in, one CSV row per field out.
+
+Files are counted first (a file that cannot be read fails here, with its reason), then every
+page is a task for a worker process holding its own copy of the model. Each finished file is
+committed to the output CSV at once, atomically, so an interruption loses nothing and
+`--resume` redoes nothing that was committed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from digitize.classifier import DigitClassifier, ModelError
+from digitize.model_files import MODEL_NAME, active_model_dir
+from digitize.output import COLUMNS, ERROR_COLUMNS, read_entries, write_csv
+from digitize.pages import InputError, count_pages, expand_inputs, load_page
+from digitize.reading import DEFAULT_REVIEW_BELOW, read_fields, segment_page
+
+COMMIT_INTERVAL_S = 1.0  # rewrite the output at most this often while files complete
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    inputs: list[str]
+    out: Path
+    errors: Path | None = None  # default: <out stem>-errors.csv beside the output
+    dpi: int = 300
+    review_below: float = DEFAULT_REVIEW_BELOW
+    crops: Path | None = None
+    resume: bool = False
+    workers: int | None = None  # default: the machine's cores
+    model_dir: Path | None = None
+
+    @property
+    def errors_path(self) -> Path:
+        return self.errors or self.out.with_name(f"{self.out.stem}-errors.csv")
+
+
+@dataclass
+class PageResult:
+    file: str
+    page: int
+    rows: list[dict] = field(default_factory=list)
+    error: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # load, segment, classify
+
+
+@dataclass
+class ScanSummary:
+    files: int = 0
+    skipped: int = 0  # already in the output (--resume)
+    failed: int = 0
+    pages: int = 0
+    fields: int = 0
+    flagged: int = 0
+    seconds: dict[str, float] = field(default_factory=lambda: {"load": 0.0, "segment": 0.0, "classify": 0.0})
+
+    def describe(self, out: Path, errors: Path) -> str:
+        text = (f"Read {self.files} files ({self.pages} pages): {self.fields} fields, "
+                f"{self.flagged} flagged for review -> {out}")
+        if self.skipped:
+            text += f"; {self.skipped} files already in {out.name} skipped"
+        if self.failed:
+            text += f"; {self.failed} files had errors, listed in {errors}"
+        return text
+
+
+# Progress callback: (event, amount) with event "files_total", "pages_total", "file", "page",
+# and a message callback for one-line errors.
+Progress = Callable[[str, int], None]
+Report = Callable[[str], None]
+
+
+def scan(options: ScanOptions, progress: Progress | None = None, report: Report | None = None) -> ScanSummary:
+    progress = progress or (lambda event, amount: None)
+    report = report or (lambda message: None)
+    summary = ScanSummary()
+    model_dir = options.model_dir or active_model_dir()
+    if not (model_dir / MODEL_NAME).is_file():
+        raise ModelError(f"{model_dir / MODEL_NAME}: no digit model there (run `digitize retrain`)")
+
+    committed: dict[str, list[dict]] = {}
+    if options.resume and options.out.is_file():
+        for file, rows in read_entries(options.out).groupby("file", sort=False):
+            committed[file] = rows.to_dict("records")
+    errors: list[dict] = []
+
+    inputs = expand_inputs(options.inputs)
+    for argument, reason in inputs.missing:
+        _fail(errors, summary, report, argument, None, reason)
+    todo = [f for f in inputs.files if f not in committed]
+    summary.skipped = len(inputs.files) - len(todo)
+    progress("files_total", len(todo))
+
+    tasks: list[tuple[str, int]] = []
+    pages_of: dict[str, int] = {}
+    for file in todo:
+        try:
+            pages_of[file] = count_pages(file, options.dpi)
+            tasks.extend((file, number) for number in range(1, pages_of[file] + 1))
+        except InputError as error:
+            _fail(errors, summary, report, file, None, str(error))
+            progress("file", 1)
+        except OSError as error:
+            _fail(errors, summary, report, file, None, f"cannot read file ({error.strerror or error})")
+            progress("file", 1)
+    progress("pages_total", len(tasks))
+
+    pending: dict[str, dict[int, PageResult]] = {file: {} for file in pages_of}
+    last_commit = 0.0
+
+    def commit(force: bool = False) -> None:
+        nonlocal last_commit
+        if force or time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
+            rows = [row for file_rows in committed.values() for row in file_rows]
+            write_csv(rows, options.out, COLUMNS)
+            write_csv(errors, options.errors_path, ERROR_COLUMNS)
+            last_commit = time.monotonic()
+
+    def finish(result: PageResult) -> None:
+        summary.pages += 1
+        for stage, seconds in result.seconds.items():
+            summary.seconds[stage] += seconds
+        progress("page", 1)
+        if result.error:
+            _fail(errors, summary, report, result.file, result.page, result.error, count_file=False)
+        pending[result.file][result.page] = result
+        if len(pending[result.file]) == pages_of[result.file]:
+            pages = [pending.pop(result.file)[n] for n in range(1, pages_of[result.file] + 1)]
+            if any(p.error for p in pages):
+                summary.failed += 1
+            rows = [row for p in pages for row in p.rows]
+            summary.files += 1
+            summary.fields += len(rows)
+            summary.flagged += sum(row["needs_review"] == "true" for row in rows)
+            if rows:
+                committed[result.file] = rows
+            progress("file", 1)
+            commit()
+
+    try:
+        settings = (options.dpi, options.review_below, options.crops)
+        workers = min(options.workers or os.cpu_count() or 1, max(1, len(tasks)))
+        if workers <= 1:
+            _start_worker(model_dir)
+            for file, number in tasks:
+                finish(read_page(file, number, *settings))
+        else:
+            _run_in_pool(tasks, settings, model_dir, workers, finish)
+    finally:
+        commit(force=True)  # also on Ctrl-C: every finished file is kept
+    return summary
+
+
+def _run_in_pool(tasks, settings, model_dir: Path, workers: int, finish) -> None:
+    # "spawn": TensorFlow is not fork-safe, and each worker loads its own model once.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(model_dir,)) as pool:
+        futures: set[Future] = set()
+        queue = iter(tasks)
+        try:
+            # Keep a bounded number of pages in flight: results come back in any order, and
+            # a million-page batch must not queue a million futures.
+            for task in queue:
+                futures.add(pool.submit(read_page, *task, *settings))
+                if len(futures) >= workers * 2:
+                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        finish(future.result())
+            for future in futures:
+                finish(future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+_classifier: DigitClassifier | None = None
+
+
+def _start_worker(model_dir: Path) -> None:
+    global _classifier
+    if _classifier is None or _classifier.model_dir != model_dir:
+        _classifier = DigitClassifier(model_dir)
+
+
+def read_page(file: str, number: int, dpi: int, review_below: float, crops: Path | None) -> PageResult:
+    """Read one page into rows. Runs in a worker; never raises for a bad page."""
+    result = PageResult(file=file, page=number)
+    started = time.perf_counter()
+    try:
+        page = load_page(file, number, dpi)
+    except InputError as error:
+        result.error = str(error)
+        return result
+    loaded = time.perf_counter()
+    try:
+        segmented = segment_page(page.image)
+        digits = segmented.all_digits()
+        segmented_at = time.perf_counter()
+        probabilities = _classifier.probabilities(digits)  # one batched call for the page
+        classified = time.perf_counter()
+        readings = read_fields(segmented, probabilities, review_below)
+    except Exception as error:  # a bug must cost one page, not the batch; say which page
+        result.error = f"page {number}: internal error while reading ({type(error).__name__}: {error})"
+        return result
+    result.seconds = {
+        "load": loaded - started,
+        "segment": segmented_at - loaded,
+        "classify": classified - segmented_at,
+    }
+    for reading in readings:
+        crop = ""
+        if crops is not None:
+            crop = str(_save_crop(segmented.page.gray, reading, file, number, crops))
+        result.rows.append({
+            "file": file,
+            "page": number,
+            "field": reading.field,
+            "value": reading.value,
+            "confidence": round(reading.confidence, 4),
+            "needs_review": "true" if reading.needs_review else "false",
+            "x0": reading.box[0], "y0": reading.box[1], "x1": reading.box[2], "y1": reading.box[3],
+            "digit_confidences": ";".join(f"{c:.4f}" for c in reading.digit_confidences),
+            "crop": crop,
+        })
+    return result
+
+
+def crop_name(file: str, page: int, field_name: str) -> str:
+    """A file name for a field's crop, unique per (file, page, field) within one batch."""
+    stem = str(Path(file).with_suffix("")).strip("/").replace("/", "__").replace("..", "up")
+    return f"{stem}-p{page}-{field_name}.png"
+
+
+def _save_crop(gray, reading, file: str, page: int, crops: Path) -> Path:
+    crops.mkdir(parents=True, exist_ok=True)
+    height, width = gray.shape
+    box = reading.outer.grow(4).clip(width, height)
+    path = crops / crop_name(file, page, reading.field)
+    cv2.imwrite(str(path), gray[box.slice()])
+    return path
+
+
+def _fail(errors, summary, report, file, page, reason, count_file: bool = True) -> None:
+    errors.append({"file": file, "page": page if page is not None else "", "error": reason})
+    if count_file:
+        summary.failed += 1
+    report(f"{file}: {reason}")
