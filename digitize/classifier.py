@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from digitize.model_files import MODEL_NAME, active_model_dir
+from digitize.tensorflow_startup import quiet_tensorflow_startup
 
 
 class ModelError(Exception):
@@ -16,8 +16,8 @@ class ModelError(Exception):
 
 class DigitClassifier:
     def __init__(self, model_dir: Path | None = None):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
-        import keras  # here, not at import time: workers and `--help` should not pay for it
+        with quiet_tensorflow_startup():
+            import keras  # here, not at import time: `--help` should not pay for it
 
         self.model_dir = Path(model_dir) if model_dir else active_model_dir()
         path = self.model_dir / MODEL_NAME

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from digitize.exit_codes import ExitCode
+from digitize.tensorflow_startup import quiet_tensorflow_startup
 
 app = typer.Typer(
     help="Read handwritten numbers in scanned forms into a CSV.",
@@ -43,10 +43,13 @@ def scan(
     """Read the handwritten numbers in the boxes of scanned forms into a CSV."""
     from digitize.classifier import ModelError
     from digitize.progress import ScanProgress
-    from digitize.scan import ScanOptions, scan as run_scan
+    from digitize.scan import OutputError, ScanOptions, scan as run_scan
 
     if out.is_dir():
         raise fail(f"--out {out}: is a directory; give the CSV file to write", ExitCode.USAGE)
+    files_as_folders = [p for p in out.parents if p.exists() and not p.is_dir()]
+    if files_as_folders:
+        raise fail(f"--out {out}: {files_as_folders[0]} is a file, not a folder", ExitCode.USAGE)
     options = ScanOptions(
         inputs=inputs, out=out, errors=errors, dpi=dpi, review_below=review_below,
         crops=crops, resume=resume, workers=workers, model_dir=model_dir,
@@ -56,12 +59,35 @@ def scan(
             summary = run_scan(options, progress.update, progress.report)
     except ModelError as error:
         raise fail(str(error), ExitCode.DATA) from None
+    except OutputError as error:
+        raise fail(str(error), ExitCode.USAGE) from None
+    except OSError as error:  # reading errors are the files' own; this is --out, --errors or --crops
+        raise fail(f"cannot write {error.filename or 'the output'}: {error.strerror or error}",
+                   ExitCode.USAGE) from None
     except KeyboardInterrupt:
         raise fail(f"interrupted; finished files are in {out}: rerun with --resume to go on",
                    ExitCode.INTERRUPTED) from None
     typer.echo(summary.describe(out, options.errors_path), err=True)
     if summary.failed:
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
+
+
+@app.command()
+def score(
+    entries: Annotated[Path, typer.Argument(help="An entries CSV written by `digitize scan`.", show_default=False)],
+    truth: Annotated[Path, typer.Argument(help="The truth CSV (e.g. samples/truth.csv).", show_default=False)],
+    mistakes: Annotated[bool, typer.Option("--mistakes", help="Also list every wrong or missed field.")] = False,
+) -> None:
+    """Compare a scan's CSV with the truth: field exact-match, digit accuracy, review flags."""
+    from digitize.scoring import OUTPUT_COLUMNS, read_csv_for_scoring, score as run_score
+
+    try:
+        result = run_score(read_csv_for_scoring(entries, OUTPUT_COLUMNS), read_csv_for_scoring(truth))
+    except ValueError as error:
+        raise fail(str(error), ExitCode.USAGE) from None
+    typer.echo(result.summary())
+    if mistakes and not result.mistakes.empty:
+        typer.echo("\n" + result.mistakes.to_string(index=False))
 
 
 @app.command()
@@ -82,10 +108,10 @@ def retrain(
     seed: Annotated[int, typer.Option(help="Random seed for splits, shuffling and initialisation.")] = 0,
 ) -> None:
     """Rebuild the digit recognizer: grid search, full training, evaluation, install."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from model_training.mnist import MnistError
-    from model_training.retrain import RetrainOptions, retrain as run_retrain
-    from model_training.search_space import SearchSpaceError
+    with quiet_tensorflow_startup():
+        from model_training.mnist import MnistError
+        from model_training.retrain import RetrainOptions, retrain as run_retrain
+        from model_training.search_space import SearchSpaceError
 
     options = RetrainOptions(
         space=space, fixes=fix or [], mnist_dir=mnist_dir, train_limit=train_limit,

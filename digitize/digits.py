@@ -1,4 +1,9 @@
-"""Finding the digits inside one field: connected components, merged, split, specks dropped."""
+"""Finding the digits inside one field: connected components, merged, split, specks dropped.
+
+Geometry alone cannot always tell a wide 2 from two touching digits, or a 0 drawn in two
+strokes from "11". Where it cannot, a `DigitSlot` keeps both readings of the ink and the
+classifier picks the likelier one (`reading.py`), all within the page's one batched call.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from digitize.fields import Field
 from digitize.geometry import Box
 
 BORDER_MARGIN_IN = 0.01  # ink this close to the border is the border's own raggedness
-MIN_DIGIT_HEIGHT = 0.2  # of the field's height: anything shorter alone is a speck
 SPECK_AREA = 0.0015  # of the field's height squared
-WIDE_DIGIT = 1.2  # a component wider than this times its height holds touching digits
+MIN_DIGIT_HEIGHT = 0.35  # of the field's typical digit height: anything smaller alone is a speck
+FRAGMENT_HEIGHT = 0.6  # a piece shorter than this (of the typical height) is part of a digit
+WIDE = 1.15  # wider than this times the typical digit height: maybe touching digits
 DIGIT_ASPECT = 0.7  # typical width / height of one handwritten digit, to count touching ones
 
 
@@ -24,9 +30,24 @@ class DigitCandidate:
 
 
 @dataclass
+class DigitSlot:
+    """One stretch of ink read as one or more digits; `options` are alternative readings,
+    the first being what geometry alone would choose."""
+
+    options: list[list[DigitCandidate]]
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.options) > 1
+
+
+@dataclass
 class FieldDigits:
-    digits: list[DigitCandidate]
+    slots: list[DigitSlot]
     doubts: list[str] = field(default_factory=list)  # why the segmentation may be wrong
+
+    def candidates(self) -> list[DigitCandidate]:
+        return [c for slot in self.slots for option in slot.options for c in option]
 
 
 @dataclass
@@ -41,86 +62,119 @@ def find_digits(ink: np.ndarray, target: Field, dpi: float) -> FieldDigits:
     margin = max(1, int(round(dpi * BORDER_MARGIN_IN)))
     inside = target.interior_mask(margin)
     region = cv2.bitwise_and(ink[interior.slice()], inside)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
-    height = interior.height
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
     blobs = [
         _Blob(Box(x, y, x + w, y + h), [label])
         for label, (x, y, w, h, area) in enumerate(stats[1:], start=1)
-        if area >= SPECK_AREA * height**2
+        if area >= SPECK_AREA * interior.height**2
     ]
     doubts: list[str] = []
     if target.kind == "comb":
-        blobs = _one_per_cell(blobs, target, interior, doubts)
+        groups = [[[b]] for b in _one_per_cell(blobs, target, interior, doubts)]
     else:
-        blobs = _merge_fragments(blobs)
-        blobs = _split_wide(blobs, labels, height, doubts)
-    blobs = [b for b in blobs if max(b.box.height, b.box.width) >= MIN_DIGIT_HEIGHT * height]
+        typical = _typical_height(blobs, interior.height)
+        blobs = [b for b in _merge_fragments(blobs, typical)
+                 if b.box.height >= MIN_DIGIT_HEIGHT * typical]
+        groups = _alternatives(blobs, labels, typical)
     # Ink cut off by the border margin may be part of a digit written over the border.
     rim = cv2.subtract(inside, cv2.erode(inside, np.ones((3, 3), np.uint8),
                                          borderType=cv2.BORDER_CONSTANT, borderValue=0))
     at_border = set(np.unique(labels[rim > 0]).tolist()) - {0}
-    if any(at_border.intersection(b.labels) for b in blobs):
+    if any(at_border.intersection(b.labels) for group in groups for b in group[0]):
         doubts.append("ink runs into the box border")
-    digits = [_candidate(b, labels, interior) for b in sorted(blobs, key=lambda b: b.box.x0)]
-    return FieldDigits(digits=digits, doubts=doubts)
+    slots = [
+        DigitSlot([[_candidate(b, labels, interior) for b in option] for option in group])
+        for group in groups
+    ]
+    return FieldDigits(slots=slots, doubts=doubts)
 
 
-def _merge_fragments(blobs: list[_Blob]) -> list[_Blob]:
-    """Join the pieces of one digit: a 5's detached bar, an open 4, a broken stroke.
+def _typical_height(blobs: list[_Blob], field_height: int) -> float:
+    """The height of a whole digit in this field: the tallest components are whole digits."""
+    heights = sorted((b.box.height for b in blobs), reverse=True)
+    if not heights:
+        return 0.6 * field_height
+    return float(np.median(heights[: max(1, (len(heights) + 1) // 2)]))
 
-    Pieces of one digit sit above each other; neighbouring digits sit side by side. So merge
-    when one piece lies mostly within the other's columns, or partly and it is much shorter.
+
+def _merge_fragments(blobs: list[_Blob], typical: float) -> list[_Blob]:
+    """Join pieces that cannot be digits on their own to the digit they belong to.
+
+    A piece much shorter than the field's digits (a 5's detached bar, a broken stroke) goes
+    with the neighbour it overlaps most in x, or failing that the nearest one.
     """
-    merged = True
-    while merged:
-        merged = False
-        blobs.sort(key=lambda b: b.box.x0)
-        for i in range(len(blobs)):
-            for j in range(i + 1, len(blobs)):
-                a, b = blobs[i].box, blobs[j].box
-                overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
-                narrow = min(a.width, b.width)
-                short, tall = sorted((a.height, b.height))
-                if overlap >= 0.8 * narrow or (overlap >= 0.4 * narrow and short < 0.6 * tall):
-                    blobs[i] = _Blob(Box.union([a, b]), blobs[i].labels + blobs[j].labels)
-                    del blobs[j]
-                    merged = True
-                    break
-            if merged:
+    blobs = sorted(blobs, key=lambda b: b.box.x0)
+    while True:
+        fragments = [b for b in blobs if b.box.height < FRAGMENT_HEIGHT * typical]
+        partner = None
+        for piece in fragments:
+            others = [b for b in blobs if b is not piece]
+            if not others:
                 break
-    return blobs
+            nearest = max(others, key=lambda b: _x_overlap(piece.box, b.box))
+            union = Box.union([piece.box, nearest.box])
+            if union.width <= WIDE * typical or _x_overlap(piece.box, nearest.box) > 0:
+                partner = (piece, nearest)
+                break
+        if partner is None:
+            return blobs
+        piece, nearest = partner
+        merged = _Blob(Box.union([piece.box, nearest.box]), piece.labels + nearest.labels)
+        blobs = sorted([b for b in blobs if b is not piece and b is not nearest] + [merged],
+                       key=lambda b: b.box.x0)
 
 
-def _split_wide(
-    blobs: list[_Blob], labels: np.ndarray, field_height: int, doubts: list[str]
-) -> list[_Blob]:
-    """Cut a component too wide for one digit at the thinnest columns (touching digits)."""
+def _x_overlap(a: Box, b: Box) -> float:
+    """Overlap in x, negative for a gap: how far apart side by side."""
+    return min(a.x1, b.x1) - max(a.x0, b.x0)
+
+
+def _alternatives(blobs: list[_Blob], labels: np.ndarray, typical: float) -> list[list[list[_Blob]]]:
+    """For each stretch of ink, its readings: as is, and where geometry is unsure, the other.
+
+    - a component wider than a digit: whole, or cut into touching digits;
+    - two neighbours overlapping in x, narrow together: apart, or one digit in two strokes.
+    """
+    groups: list[list[list[_Blob]]] = []
+    i = 0
+    while i < len(blobs):
+        blob = blobs[i]
+        following = blobs[i + 1] if i + 1 < len(blobs) else None
+        if blob.box.width > WIDE * typical:
+            groups.append([[blob], _split(blob, labels, typical)])
+        elif following is not None and _maybe_one_digit(blob.box, following.box, typical):
+            joined = _Blob(Box.union([blob.box, following.box]), blob.labels + following.labels)
+            groups.append([[blob, following], [joined]])
+            i += 1
+        else:
+            groups.append([[blob]])
+        i += 1
+    return groups
+
+
+def _maybe_one_digit(a: Box, b: Box, typical: float) -> bool:
+    return _x_overlap(a, b) > 0 and Box.union([a, b]).width <= 1.1 * typical
+
+
+def _split(blob: _Blob, labels: np.ndarray, typical: float) -> list[_Blob]:
+    """Cut a component into touching digits at its thinnest columns."""
+    box = blob.box
+    pieces = max(2, int(round(box.width / (DIGIT_ASPECT * typical))))
+    ink = np.isin(labels[box.slice()], blob.labels)
+    profile = ink.sum(axis=0)
+    step = box.width / pieces
+    cuts = [0]
+    for k in range(1, pieces):
+        lo = max(cuts[-1] + 1, int(k * step - step / 3))
+        hi = max(lo + 1, int(k * step + step / 3))
+        cuts.append(lo + int(np.argmin(profile[lo:hi])))
+    cuts.append(box.width)
     result = []
-    for blob in blobs:
-        box = blob.box
-        if box.width <= WIDE_DIGIT * box.height:
-            result.append(blob)
-            continue
-        if box.height < 0.35 * field_height:
-            # Too flat to be digits side by side: a dash, an underline, a crossed-out stroke.
-            doubts.append("a long flat mark that is no digit")
-            result.append(blob)
-            continue
-        pieces = max(2, int(round(box.width / (DIGIT_ASPECT * box.height))))
-        doubts.append(f"a component {box.width / box.height:.1f}x as wide as tall was cut into {pieces} digits")
-        ink = np.isin(labels[box.slice()], blob.labels)
-        profile = ink.sum(axis=0)
-        step = box.width / pieces
-        cuts = [0]
-        for k in range(1, pieces):
-            lo, hi = int(k * step - step / 3), max(int(k * step + step / 3), int(k * step - step / 3) + 1)
-            cuts.append(lo + int(np.argmin(profile[lo:hi])))
-        cuts.append(box.width)
-        for left, right in zip(cuts, cuts[1:]):
-            rows = np.flatnonzero(ink[:, left:right].any(axis=1))
-            if right > left and rows.size:
-                piece = Box(box.x0 + left, box.y0 + rows[0], box.x0 + right, box.y0 + rows[-1] + 1)
-                result.append(_Blob(piece, blob.labels))
+    for left, right in zip(cuts, cuts[1:]):
+        rows = np.flatnonzero(ink[:, left:right].any(axis=1))
+        if right > left and rows.size:
+            piece = Box(box.x0 + left, box.y0 + rows[0], box.x0 + right, box.y0 + rows[-1] + 1)
+            result.append(_Blob(piece, blob.labels))
     return result
 
 
@@ -132,16 +186,16 @@ def _one_per_cell(blobs: list[_Blob], target: Field, interior: Box, doubts: list
         cell = min(range(len(target.cells)), key=lambda c: abs(target.cells[c].box.center_x - centre))
         by_cell.setdefault(cell, []).append(blob)
     result = []
+    height = max((c.box.height for c in target.cells), default=0)
     for cell in sorted(by_cell):
         parts = by_cell[cell]
-        if len(parts) > 1 and not _stacked(parts):
+        joined = _Blob(Box.union(p.box for p in parts), [l for p in parts for l in p.labels])
+        if joined.box.height < MIN_DIGIT_HEIGHT * 0.6 * height:
+            continue  # a speck of dust in an empty cell
+        if len([p for p in parts if p.box.height >= FRAGMENT_HEIGHT * joined.box.height]) > 1:
             doubts.append(f"cell {cell + 1} holds {len(parts)} separate marks")
-        result.append(_Blob(Box.union(p.box for p in parts), [l for p in parts for l in p.labels]))
+        result.append(joined)
     return result
-
-
-def _stacked(parts: list[_Blob]) -> bool:
-    return len(_merge_fragments(list(parts))) == 1
 
 
 def _candidate(blob: _Blob, labels: np.ndarray, interior: Box) -> DigitCandidate:

@@ -25,12 +25,17 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def spreadsheet_safe(text: str) -> str:
     """Neutralize a text cell a spreadsheet would run as a formula, by a leading apostrophe."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if _needs_apostrophe(text) else text
 
 
 def unneutralize(text: str) -> str:
     """The original text of a cell written by `spreadsheet_safe`."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+    return text[1:] if text.startswith("'") and _needs_apostrophe(text) else text
+
+
+def _needs_apostrophe(text: str) -> bool:
+    # Apostrophes already before a formula start get one more, or "'=x" would read back as "=x".
+    return text.lstrip("'").startswith(FORMULA_STARTS)
 
 
 def write_csv(rows: list[dict], path: Path, columns: list[str]) -> None:

@@ -153,7 +153,8 @@ def _pdf_info(file: str) -> dict:
         message = str(error).lower()
         if "incorrect password" in message or "encrypt" in message:
             raise InputError("PDF is encrypted (password protected)") from None
-        raise InputError(f"not a readable PDF ({_first_line(error)})") from None
+        # The first line is pdf2image's "Unable to get page count."; poppler's last says why.
+        raise InputError(f"not a readable PDF, damaged or truncated ({_last_line(error)})") from None
     except subprocess.TimeoutExpired:
         raise InputError("reading the PDF took too long (damaged PDF?)") from None
     except Exception as error:
@@ -195,3 +196,8 @@ def _too_big_message(size: tuple[int, int]) -> str:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0][:200]
+
+
+def _last_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[-1][:200]

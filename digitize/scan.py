@@ -22,9 +22,14 @@ from digitize.classifier import DigitClassifier, ModelError
 from digitize.model_files import MODEL_NAME, active_model_dir
 from digitize.output import COLUMNS, ERROR_COLUMNS, read_entries, write_csv
 from digitize.pages import InputError, count_pages, expand_inputs, load_page
-from digitize.reading import DEFAULT_REVIEW_BELOW, read_fields, segment_page
+from digitize.reading import DEFAULT_REVIEW_BELOW, field_image, read_fields, segment_page
 
 COMMIT_INTERVAL_S = 1.0  # rewrite the output at most this often while files complete
+NUMBER_COLUMNS = ("page", "confidence", "x0", "y0", "x1", "y1")
+
+
+class OutputError(Exception):
+    """`--resume` cannot use the existing output; the message is one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -89,14 +94,14 @@ def scan(options: ScanOptions, progress: Progress | None = None, report: Report 
 
     committed: dict[str, list[dict]] = {}
     if options.resume and options.out.is_file():
-        for file, rows in read_entries(options.out).groupby("file", sort=False):
-            committed[file] = rows.to_dict("records")
+        committed = _committed_rows(options.out)
     errors: list[dict] = []
 
     inputs = expand_inputs(options.inputs)
     for argument, reason in inputs.missing:
         _fail(errors, summary, report, argument, None, reason)
     todo = [f for f in inputs.files if f not in committed]
+    position = {file: index for index, file in enumerate(todo)}
     summary.skipped = len(inputs.files) - len(todo)
     progress("files_total", len(todo))
 
@@ -120,7 +125,9 @@ def scan(options: ScanOptions, progress: Progress | None = None, report: Report 
     def commit(force: bool = False) -> None:
         nonlocal last_commit
         if force or time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
-            rows = [row for file_rows in committed.values() for row in file_rows]
+            # Kept files first, then input order, whatever order the workers finish in.
+            files = sorted(committed, key=lambda file: position.get(file, -1))
+            rows = [row for file in files for row in committed[file]]
             write_csv(rows, options.out, COLUMNS)
             write_csv(errors, options.errors_path, ERROR_COLUMNS)
             last_commit = time.monotonic()
@@ -134,7 +141,8 @@ def scan(options: ScanOptions, progress: Progress | None = None, report: Report 
             _fail(errors, summary, report, result.file, result.page, result.error, count_file=False)
         pending[result.file][result.page] = result
         if len(pending[result.file]) == pages_of[result.file]:
-            pages = [pending.pop(result.file)[n] for n in range(1, pages_of[result.file] + 1)]
+            done = pending.pop(result.file)  # once, not per page: the file's pages are all here
+            pages = [done[n] for n in range(1, pages_of[result.file] + 1)]
             if any(p.error for p in pages):
                 summary.failed += 1
             rows = [row for p in pages for row in p.rows]
@@ -146,6 +154,7 @@ def scan(options: ScanOptions, progress: Progress | None = None, report: Report 
             progress("file", 1)
             commit()
 
+    commit(force=True)  # an unwritable --out fails now, before a page is read
     try:
         settings = (options.dpi, options.review_below, options.crops)
         workers = min(options.workers or os.cpu_count() or 1, max(1, len(tasks)))
@@ -158,6 +167,33 @@ def scan(options: ScanOptions, progress: Progress | None = None, report: Report 
     finally:
         commit(force=True)  # also on Ctrl-C: every finished file is kept
     return summary
+
+
+def _committed_rows(out: Path) -> dict[str, list[dict]]:
+    """The rows already in `out`, by file, numbers as numbers again: rewritten, they must read
+    exactly as before (the CSV quotes text but not numbers)."""
+    if out.stat().st_size == 0:
+        return {}  # e.g. made by `touch`: nothing done yet
+    try:
+        frame = read_entries(out)
+    except ValueError as error:  # pandas' parse errors and UnicodeDecodeError are ValueErrors
+        raise OutputError(f"--out {out}: cannot resume, not a CSV file ({error})") from None
+    missing = [column for column in COLUMNS if column not in frame.columns]
+    if missing:
+        raise OutputError(f"--out {out}: cannot resume, not written by `digitize scan` "
+                          f"(no column {', '.join(missing)})")
+    for column in NUMBER_COLUMNS:
+        frame[column] = frame[column].map(_number)
+    return {file: rows.to_dict("records") for file, rows in frame.groupby("file", sort=False)}
+
+
+def _number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text  # edited by hand: kept as it is
 
 
 def _run_in_pool(tasks, settings, model_dir: Path, workers: int, finish) -> None:
@@ -205,7 +241,7 @@ def read_page(file: str, number: int, dpi: int, review_below: float, crops: Path
     loaded = time.perf_counter()
     try:
         segmented = segment_page(page.image)
-        digits = segmented.all_digits()
+        digits = segmented.images
         segmented_at = time.perf_counter()
         probabilities = _classifier.probabilities(digits)  # one batched call for the page
         classified = time.perf_counter()
@@ -221,7 +257,7 @@ def read_page(file: str, number: int, dpi: int, review_below: float, crops: Path
     for reading in readings:
         crop = ""
         if crops is not None:
-            crop = str(_save_crop(segmented.page.gray, reading, file, number, crops))
+            crop = str(_save_crop(field_image(segmented, reading), reading, file, number, crops))
         result.rows.append({
             "file": file,
             "page": number,
@@ -242,12 +278,10 @@ def crop_name(file: str, page: int, field_name: str) -> str:
     return f"{stem}-p{page}-{field_name}.png"
 
 
-def _save_crop(gray, reading, file: str, page: int, crops: Path) -> Path:
+def _save_crop(image, reading, file: str, page: int, crops: Path) -> Path:
     crops.mkdir(parents=True, exist_ok=True)
-    height, width = gray.shape
-    box = reading.outer.grow(4).clip(width, height)
     path = crops / crop_name(file, page, reading.field)
-    cv2.imwrite(str(path), gray[box.slice()])
+    cv2.imwrite(str(path), image)
     return path
 
 

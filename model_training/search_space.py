@@ -62,7 +62,7 @@ class SearchSpace:
             named = set(self.fixed) | set(self.tuned)
             for hp in all_hyperparameters().space:
                 if hp.name not in named:
-                    size *= len(hp.values)
+                    size *= len(list(hp.values))
         return size
 
 

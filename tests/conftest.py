@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,24 @@ def mnist_dir() -> Path:
     if not (directory / "t10k-labels-idx1-ubyte.gz").is_file() and not (directory / "mnist.npz").is_file():
         pytest.fail(f"MNIST not found in {directory}: set DIGITIZE_MNIST_DIR")
     return directory
+
+
+@pytest.fixture
+def quick_retrain(tmp_path, mnist_dir):
+    """argv for a `digitize retrain` over the quick space that takes seconds per trial."""
+
+    def command(*extra: str, search_dir: Path | None = None) -> list[str]:
+        return [
+            sys.executable, "-m", "digitize", "retrain", "--space", "quick",
+            "--mnist-dir", str(mnist_dir), "--train-limit", "600", "--epochs", "3",
+            "--final-train-limit", "500", "--final-epochs", "1",
+            "--search-dir", str(search_dir or tmp_path / "search"),
+            "--model-dir", str(tmp_path / "models"), "--force", *extra,
+        ]
+
+    return command
+
+
+def trials_on_disk(project_dir: Path) -> list[dict]:
+    """Every trial Keras Tuner recorded in a search project, as its JSON."""
+    return [json.loads(p.read_text()) for p in sorted(project_dir.glob("trial_*/trial.json"))]

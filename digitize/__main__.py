@@ -1,0 +1,3 @@
+from digitize.cli import app
+
+app(prog_name="digitize")

@@ -1,0 +1,326 @@
+"""The entries CSV contract: columns, spreadsheet safety, quoting, atomic writes, crops, resume.
+
+Unit tests of digitize/output.py first, then `digitize scan` in this process (TensorFlow loads
+once for all of them). Nothing here depends on which digits the model reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from digitize.cli import app
+from digitize.exit_codes import ExitCode
+from digitize.output import (
+    COLUMNS, ERROR_COLUMNS, read_entries, spreadsheet_safe, unneutralize, write_csv,
+)
+from digitize.scan import ScanOptions, scan
+from synthetic_forms import PAGE_SIZE, blank_page, form_page, write_corrupt_png, write_image, write_pdf
+
+HOSTILE_NAMES = [
+    "a,b.png", 'say "hi".png', "=HYPERLINK(\"x\").png", "-2+3.png", "+1.png", "@SUM(A1).png",
+    "'=quoted.png", "'plain.png", "tab\there.png", "new\nline.png", "ünïcode €.png",
+]
+
+
+def entry(**values) -> dict:
+    row = {"file": "f.png", "page": 1, "field": "field_1", "value": "007", "confidence": 0.5,
+           "needs_review": "true", "x0": 0.1, "y0": 0.2, "x1": 0.3, "y1": 0.4,
+           "digit_confidences": "0.9;0.8;0.7", "crop": ""}
+    return {**row, **values}
+
+
+def raw_cells(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.reader(stream))
+
+
+# --- spreadsheet_safe ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "=cmd|' /C calc'!A0"])
+def test_formula_starts_are_neutralized(text):
+    assert spreadsheet_safe(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["", "007", "0", "a=b", "field_1", "0.9;0.8", "x-1"])
+def test_plain_text_is_kept(text):
+    assert spreadsheet_safe(text) == text
+
+
+@pytest.mark.parametrize("text", HOSTILE_NAMES + ["", "'", "''", "'-", "007"])
+def test_unneutralize_inverts_spreadsheet_safe(text):
+    assert unneutralize(spreadsheet_safe(text)) == text
+
+
+# --- write_csv and read_entries --------------------------------------------------------------
+
+def test_round_trip_keeps_text_exactly(tmp_path):
+    rows = [entry(file=name, value=value)
+            for name, value in zip(HOSTILE_NAMES, ["007", "0", "", "12", "-5", "=1", "00", "1", "2", "3", "4"])]
+    path = tmp_path / "entries.csv"
+    write_csv(rows, path, COLUMNS)
+    back = read_entries(path)
+    assert list(back.columns) == COLUMNS
+    assert back["file"].tolist() == HOSTILE_NAMES
+    assert back["value"].tolist() == [row["value"] for row in rows]
+    assert back["digit_confidences"].tolist() == ["0.9;0.8;0.7"] * len(rows)
+    assert back["page"].tolist() == ["1"] * len(rows)  # strings: nothing is reinterpreted
+
+
+def test_raw_csv_is_safe_for_spreadsheets(tmp_path):
+    path = tmp_path / "entries.csv"
+    write_csv([entry(file=name, value="-5") for name in HOSTILE_NAMES], path, COLUMNS)
+    cells = raw_cells(path)
+    assert cells[0] == COLUMNS
+    for row in cells[1:]:
+        assert len(row) == len(COLUMNS)
+        for cell in row:
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), row
+            # Only numbers may start with a minus sign; this batch has none below zero.
+            assert not cell.startswith("-"), row
+    assert not re.search(r'(^|,)"?=', path.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def test_text_quoted_numbers_not(tmp_path):
+    path = tmp_path / "entries.csv"
+    write_csv([entry(file="a,b.png")], path, COLUMNS)
+    line = path.read_text(encoding="utf-8").splitlines()[1]
+    assert line == '"a,b.png",1,"field_1","007",0.5,"true",0.1,0.2,0.3,0.4,"0.9;0.8;0.7",""'
+
+
+def test_columns_in_contract_order(tmp_path):
+    shuffled = dict(reversed(list(entry().items())))
+    path = tmp_path / "entries.csv"
+    write_csv([shuffled], path, COLUMNS)
+    assert raw_cells(path)[0] == COLUMNS
+    write_csv([], path, COLUMNS)  # no rows: still the header
+    assert raw_cells(path) == [COLUMNS]
+
+
+def test_errors_csv_blank_page(tmp_path):
+    path = tmp_path / "errors.csv"
+    write_csv([{"file": "=a.pdf", "page": "", "error": "-oops"},
+               {"file": "b.png", "page": 2, "error": "damaged"}], path, ERROR_COLUMNS)
+    assert raw_cells(path) == [ERROR_COLUMNS, ["'=a.pdf", "", "'-oops"], ["b.png", "2", "damaged"]]
+
+
+def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "out" / "entries.csv"  # the folder is made
+    write_csv([entry()], path, COLUMNS)
+    write_csv([entry(), entry(page=2)], path, COLUMNS)  # over an existing file
+    assert [p.name for p in path.parent.iterdir()] == ["entries.csv"]
+    assert len(read_entries(path)) == 2
+
+
+def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "entries.csv"
+    write_csv([entry()], path, COLUMNS)
+    before = path.read_bytes()
+
+    def half_then_fail(self, stream, **kwargs):
+        stream.write('"file","page"\n"half a row')
+        raise KeyboardInterrupt  # as if Ctrl-C came mid-write
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        write_csv([entry(page=n) for n in range(1, 100)], path, COLUMNS)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["entries.csv"]
+
+
+# --- digitize scan ---------------------------------------------------------------------------
+
+BOXES = [(300, 400, 800, 560), (300, 800, 800, 960)]  # as drawn by form_page, pixels
+
+
+def digitize(*arguments: str):
+    # Options first: arguments may hold "--", after which nothing is an option.
+    result = CliRunner().invoke(app, ["scan", "--workers", "1", "--dpi", "150", *arguments])
+    assert "Traceback" not in result.stderr
+    # In this process an escaping exception is caught by CliRunner: only exits are allowed.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result
+
+
+@pytest.fixture
+def forms(tmp_path, monkeypatch) -> Path:
+    """A working folder (the current one) with a PNG form, a 2-page PDF and a blank page."""
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "forms" / "a.png", form_page(("42", "7")))
+    write_pdf(tmp_path / "forms" / "b.pdf", [form_page(("13",)), form_page(("5", "90"))])
+    write_image(tmp_path / "forms" / "blank.png", blank_page())
+    return tmp_path
+
+
+def test_column_contract(forms):
+    absolute = str(forms / "forms" / "b.pdf")
+    result = digitize("forms/a.png", absolute, "forms/blank.png", "--out", "e.csv")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert raw_cells(forms / "e.csv")[0] == COLUMNS
+    rows = read_entries(forms / "e.csv")
+    assert rows["file"].unique().tolist() == ["forms/a.png", absolute]  # as given, in order
+    pages = rows.groupby("file", sort=False)["page"].apply(list).to_dict()
+    assert pages == {"forms/a.png": ["1", "1"], absolute: ["1", "2", "2"]}
+    for (_, _), page in rows.groupby(["file", "page"]):
+        assert page["field"].tolist() == [f"field_{n}" for n in range(1, len(page) + 1)]
+    for _, row in rows.iterrows():
+        assert row["needs_review"] in {"true", "false"}
+        assert re.fullmatch(r"\d*", row["value"])
+        assert 0.0 <= float(row["confidence"]) <= 1.0
+        x0, y0, x1, y1 = (float(row[c]) for c in ("x0", "y0", "x1", "y1"))
+        assert 0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0
+        confidences = [float(c) for c in row["digit_confidences"].split(";") if c]
+        assert len(confidences) == len(row["value"])
+        assert all(0.0 <= c <= 1.0 for c in confidences)
+        if row["needs_review"] == "false":
+            assert all(c >= 0.9 for c in confidences)  # the default --review-below
+        assert row["crop"] == ""
+
+
+def test_field_boxes_are_fractions_of_the_page(forms):
+    assert digitize("forms/a.png", "--out", "e.csv").exit_code == ExitCode.OK
+    rows = read_entries(forms / "e.csv")
+    assert len(rows) == len(BOXES)
+    width, height = PAGE_SIZE
+    for (_, row), (left, top, right, bottom) in zip(rows.iterrows(), BOXES):
+        found = [float(row[c]) for c in ("x0", "y0", "x1", "y1")]
+        drawn = [left / width, top / height, right / width, bottom / height]
+        assert all(math.isclose(f, d, abs_tol=0.01) for f, d in zip(found, drawn)), (found, drawn)
+
+
+def test_crops(forms):
+    result = digitize("forms/a.png", "forms/b.pdf", "--out", "e.csv", "--crops", "crops")
+    assert result.exit_code == ExitCode.OK, result.output
+    rows = read_entries(forms / "e.csv")
+    crops = rows["crop"].tolist()
+    assert all(crops) and len(set(crops)) == len(crops)  # one file per field
+    for crop in crops:
+        assert Path(crop).parent == Path("crops")
+        with Image.open(crop) as image:
+            assert image.format == "PNG" and image.width > 10 and image.height > 10
+    assert len(list((forms / "crops").iterdir())) == len(rows)
+
+
+def test_hostile_file_names_survive_a_scan(forms):
+    names = ["=x.png", "-x.png", 'a,b "c".png', "+x.png"]
+    for name in names:
+        write_image(forms / name, form_page(("1",)))
+    result = digitize("--out", "e.csv", "--", *names, "=missing.png")
+    assert result.exit_code == ExitCode.INPUT_FAILED, result.output
+    assert read_entries(forms / "e.csv")["file"].unique().tolist() == names
+    for path in (forms / "e.csv", forms / "e-errors.csv"):
+        for row in raw_cells(path)[1:]:
+            assert not row[0].startswith(("=", "-", "+", "@")), row
+        assert not re.search(r'(^|,)"?=', path.read_text(encoding="utf-8"), re.MULTILINE)
+    errors = pd.read_csv(forms / "e-errors.csv", dtype=str, keep_default_na=False)
+    assert [unneutralize(f) for f in errors["file"]] == ["=missing.png"]
+
+
+def test_resume_keeps_rows_and_skips_done_files(forms):
+    assert digitize("forms/a.png", "--out", "e.csv").exit_code == ExitCode.OK
+    first = read_entries(forms / "e.csv")
+    first_lines = (forms / "e.csv").read_text(encoding="utf-8").splitlines()
+    # Were a.png read again, it would now fail: resume must not touch it.
+    write_corrupt_png(forms / "forms" / "a.png")
+    result = digitize("forms/a.png", "forms/b.pdf", "--out", "e.csv", "--resume")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "a.png" not in result.stderr.replace("e.csv", "")
+    assert pd.read_csv(forms / "e-errors.csv").empty
+    rows = read_entries(forms / "e.csv")
+    assert rows.iloc[: len(first)].reset_index(drop=True).equals(first)  # kept, and first
+    assert rows.iloc[len(first):]["file"].unique().tolist() == ["forms/b.pdf"]  # appended
+    assert len(rows) == len(first) + 3
+    # Byte for byte: a resumed file reads the same as one written in one go.
+    assert (forms / "e.csv").read_text(encoding="utf-8").splitlines()[: len(first_lines)] == first_lines
+
+    again = digitize("forms/a.png", "forms/b.pdf", "--out", "e.csv", "--resume")
+    assert again.exit_code == ExitCode.OK
+    assert read_entries(forms / "e.csv").equals(rows)  # nothing left to do, nothing changed
+
+
+def test_without_resume_the_output_is_replaced(forms):
+    digitize("forms/a.png", "--out", "e.csv")
+    assert digitize("forms/b.pdf", "--out", "e.csv").exit_code == ExitCode.OK
+    assert read_entries(forms / "e.csv")["file"].unique().tolist() == ["forms/b.pdf"]
+
+
+def test_resume_without_an_output_reads_everything(forms):
+    assert digitize("forms/a.png", "--out", "new.csv", "--resume").exit_code == ExitCode.OK
+    assert read_entries(forms / "new.csv")["file"].unique().tolist() == ["forms/a.png"]
+
+
+def test_failed_run_leaves_the_old_output(forms):
+    digitize("forms/a.png", "--out", "e.csv")
+    before = (forms / "e.csv").read_bytes()
+    (forms / "empty-model-dir").mkdir()
+    result = digitize("forms/b.pdf", "--out", "e.csv", "--model-dir", "empty-model-dir")
+    assert result.exit_code == ExitCode.DATA
+    assert (forms / "e.csv").read_bytes() == before
+
+
+def test_interrupted_scan_keeps_finished_files(forms):
+    """Ctrl-C after the first file: the CSV is whole, holds that file, and --resume goes on."""
+    files = ["forms/a.png", "forms/b.pdf"]
+
+    def interrupt_after_first_file(event: str, amount: int) -> None:
+        if event == "file":
+            raise KeyboardInterrupt
+
+    options = ScanOptions(inputs=files, out=forms / "e.csv", dpi=150, workers=1)
+    with pytest.raises(KeyboardInterrupt):
+        scan(options, progress=interrupt_after_first_file)
+    assert read_entries(forms / "e.csv")["file"].unique().tolist() == ["forms/a.png"]
+    assert sorted(p.name for p in forms.iterdir() if p.is_file()) == ["e-errors.csv", "e.csv"]
+
+    summary = scan(ScanOptions(inputs=files, out=forms / "e.csv", dpi=150, workers=1, resume=True))
+    assert (summary.skipped, summary.files, summary.failed) == (1, 1, 0)
+    assert read_entries(forms / "e.csv")["file"].unique().tolist() == files
+
+
+def test_csv_is_readable_by_plain_csv_module(forms):
+    """Other tools read the contract with a plain CSV reader: numbers parse, text is text."""
+    digitize("forms/a.png", "--out", "e.csv")
+    with (forms / "e.csv").open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert rows and all(int(row["page"]) == 1 for row in rows)
+    assert all(float(row["x0"]) >= 0 for row in rows)
+
+
+def test_files_in_input_order_with_several_workers(forms):
+    """Workers finish in any order; the CSV still lists files in the order they were given."""
+    write_image(forms / "forms" / "c.png", form_page(("6",)))
+    files = ["forms/b.pdf", "forms/c.png", "forms/a.png"]  # the slowest first
+    summary = scan(ScanOptions(inputs=files, out=forms / "e.csv", dpi=150, workers=2))
+    assert (summary.files, summary.failed) == (3, 0)
+    assert read_entries(forms / "e.csv")["file"].unique().tolist() == files
+
+
+@pytest.mark.parametrize("content", [b"a,b\n1,2\n", b"\xff\xfe\x00 not text"], ids=["foreign", "binary"])
+def test_resume_refuses_a_csv_it_did_not_write(forms, content):
+    (forms / "e.csv").write_bytes(content)
+    result = digitize("forms/a.png", "--out", "e.csv", "--resume")
+    assert result.exit_code == ExitCode.USAGE, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot resume" in lines[0] and "e.csv" in lines[0]
+    assert (forms / "e.csv").read_bytes() == content  # left alone
+
+
+def test_resume_from_an_empty_file(forms):
+    (forms / "e.csv").touch()
+    assert digitize("forms/a.png", "--out", "e.csv", "--resume").exit_code == ExitCode.OK
+    assert read_entries(forms / "e.csv")["file"].unique().tolist() == ["forms/a.png"]
+
+
+def test_unwritable_out_is_one_line_not_a_traceback(forms):
+    (forms / "file.txt").write_text("a file, not a folder")
+    result = digitize("forms/a.png", "--out", "file.txt/e.csv")
+    assert result.exit_code == ExitCode.USAGE, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "file.txt" in lines[0], result.stderr
