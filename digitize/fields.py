@@ -83,7 +83,13 @@ def _holes(ruling: np.ndarray, dpi: float) -> list[Cell]:
         if cv2.contourArea(contour) < 0.85 * w * h:
             continue
         holes.append(Cell(Box(x, y, x + w, y + h), contour))
-    return holes
+    # A thick 0 or 8 written in a box can itself enclose a hole: it is the box's content.
+    return [h for h in holes if not any(_inside(h.box, other.box) for other in holes if other is not h)]
+
+
+def _inside(inner: Box, outer: Box) -> bool:
+    return (outer.x0 <= inner.x0 and outer.y0 <= inner.y0 and inner.x1 <= outer.x1
+            and inner.y1 <= outer.y1 and inner != outer)
 
 
 def _group_cells(cells: list[Cell], dpi: float) -> list[Field]:

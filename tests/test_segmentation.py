@@ -1,0 +1,147 @@
+"""Fields and digits found on synthetic pages: boxes, combs, tables, labels, broken and
+touching digits, specks; and the MNIST-style normalization of a digit."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from digitize.cleanup import clean_page
+from digitize.digits import find_digits
+from digitize.fields import find_fields, find_ruling
+from digitize.normalize import normalize_digit
+from model_training.mnist import load_split
+
+WHITE = 255
+
+
+def page(width=1700, height=2200) -> np.ndarray:
+    return np.full((height, width), WHITE, np.uint8)
+
+
+def box(image, x, y, w, h, thickness=3):
+    cv2.rectangle(image, (x, y), (x + w, y + h), 0, thickness)
+
+
+def paste_digit(image, digit: np.ndarray, x, y, height=80):
+    """An MNIST digit (white on black), scaled and inked onto the page at (x, y)."""
+    scaled = cv2.resize(digit, (height, height), interpolation=cv2.INTER_CUBIC).astype(float)
+    region = image[y:y + height, x:x + height].astype(float)
+    image[y:y + height, x:x + height] = (region * (1 - np.clip(scaled, 0, 255) / 255)).astype(np.uint8)
+
+
+def segment(image):
+    clean = clean_page(image)
+    fields = find_fields(find_ruling(clean.ink, clean.dpi), clean.dpi)
+    return clean, fields, [find_digits(clean.ink, f, clean.dpi) for f in fields]
+
+
+@pytest.fixture(scope="module")
+def mnist_test(mnist_dir):
+    return load_split(mnist_dir, "test")
+
+
+def digit_of(mnist_test, label: int, nth: int = 0) -> np.ndarray:
+    return mnist_test.images[np.flatnonzero(mnist_test.labels == label)[nth]]
+
+
+def test_labels_outside_boxes_are_not_fields():
+    image = page()
+    cv2.putText(image, "Amount due:", (100, 470), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    cv2.putText(image, "ACCOUNT NUMBER (see overleaf) 0 8 B D", (100, 300), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 4)
+    box(image, 450, 400, 500, 120)
+    _, fields, _ = segment(image)
+    assert len(fields) == 1 and fields[0].kind == "box"
+
+
+def test_empty_box_with_dust_has_no_digits():
+    image = page()
+    box(image, 300, 400, 500, 120)
+    for x, y in [(400, 450), (600, 480), (700, 430)]:
+        cv2.circle(image, (x, y), 2, 0, -1)
+    _, fields, digits = segment(image)
+    assert len(fields) == 1 and digits[0].slots == []
+
+
+def test_comb_is_one_field_with_one_digit_per_cell(mnist_test):
+    image = page()
+    cell, left, top = 110, 200, 600
+    for k in range(8):
+        box(image, left + k * cell, top, cell, 130)
+    for k, label in enumerate([3, 1, 4, 1, 5]):
+        paste_digit(image, digit_of(mnist_test, label, k), left + k * cell + 15, top + 25)
+    _, fields, digits = segment(image)
+    assert len(fields) == 1
+    assert fields[0].kind == "comb" and len(fields[0].cells) == 8
+    assert len(digits[0].slots) == 5
+
+
+def test_table_cells_are_fields_in_reading_order(mnist_test):
+    image = page()
+    for row in range(3):
+        for column in range(3):
+            box(image, 200 + column * 400, 500 + row * 150, 400, 150)
+            paste_digit(image, digit_of(mnist_test, row * 3 + column), 230 + column * 400, 535 + row * 150)
+    _, fields, digits = segment(image)
+    assert len(fields) == 9
+    assert [f.kind for f in fields] == ["cell"] * 9
+    centres = [(round(f.box.center_y), round(f.box.center_x)) for f in fields]
+    assert centres == sorted(centres)  # row by row, left to right
+    assert all(len(d.slots) == 1 for d in digits)
+
+
+def test_box_borders_never_become_digits(mnist_test):
+    image = page()
+    box(image, 300, 400, 400, 140, thickness=6)
+    paste_digit(image, digit_of(mnist_test, 7), 340, 430)
+    _, _, digits = segment(image)
+    assert len(digits[0].slots) == 1
+
+
+def test_a_digit_in_pieces_is_one_digit():
+    image = page()
+    box(image, 300, 400, 400, 160)
+    # A 5 whose top bar was lifted from the body: two components, one digit.
+    cv2.line(image, (380, 440), (430, 440), 0, 9)
+    cv2.line(image, (370, 452), (368, 485), 0, 9)
+    cv2.ellipse(image, (390, 510), (30, 30), 0, -120, 150, 0, 9)
+    _, _, digits = segment(image)
+    assert len(digits[0].slots) == 1 and not digits[0].slots[0].ambiguous
+
+
+def test_touching_digits_may_be_read_as_two(mnist_test):
+    image = page()
+    box(image, 300, 400, 500, 160)
+    paste_digit(image, digit_of(mnist_test, 0), 360, 440, height=90)
+    paste_digit(image, digit_of(mnist_test, 0, 1), 405, 440, height=90)  # into its neighbour
+    _, _, digits = segment(image)
+    options = [len(option) for slot in digits[0].slots for option in slot.options]
+    assert 2 in options  # the classifier decides between one wide digit and two
+
+
+def test_normalized_digit_is_mnist_shaped(mnist_test):
+    image = page()
+    box(image, 300, 400, 400, 200)
+    paste_digit(image, digit_of(mnist_test, 2), 350, 440, height=140)
+    clean, _, digits = segment(image)
+    normalized = normalize_digit(clean.gray, digits[0].slots[0].options[0][0])
+    assert normalized.shape == (28, 28) and normalized.dtype == np.uint8
+    rows, columns = np.flatnonzero(normalized.max(1) > 30), np.flatnonzero(normalized.max(0) > 30)
+    assert max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1 <= 22  # fits 20x20 (+ rim)
+    ys, xs = np.indices(normalized.shape)
+    mass = normalized.astype(float).sum()
+    assert abs((ys * normalized).sum() / mass - 14) < 0.7
+    assert abs((xs * normalized).sum() / mass - 14) < 0.7
+    assert normalized[0].max() == 0 and normalized[:, 0].max() == 0  # white on black
+
+
+def test_skewed_page_is_straightened():
+    image = page()
+    box(image, 300, 400, 900, 120)
+    box(image, 300, 700, 900, 120)
+    rotation = cv2.getRotationMatrix2D((850, 1100), 2.0, 1.0)
+    skewed = cv2.warpAffine(image, rotation, (1700, 2200), borderValue=WHITE)
+    clean = clean_page(skewed)
+    recovered = np.degrees(np.arctan2(clean.rotation[1, 0], clean.rotation[0, 0]))
+    assert recovered == pytest.approx(2.0, abs=0.15)
