@@ -102,6 +102,7 @@ def retrain(
     extra_digits: Annotated[Optional[Path], typer.Option(help="Add labelled digits from DIR/<label>/*.png (e.g. review corrections).")] = None,
     search_dir: Annotated[Path, typer.Option(help="Where the search keeps its state; a rerun resumes from it.")] = Path("digitize-search"),
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start the search afresh instead of resuming.")] = False,
+    no_search: Annotated[bool, typer.Option("--no-search", help="Skip the search: train the installed model's architecture (e.g. with --extra-digits).")] = False,
     max_trials: Annotated[Optional[int], typer.Option(min=1, help="Stop the search after this many trials in all.")] = None,
     model_dir: Annotated[Optional[Path], typer.Option(help="Install into DIR [default: the user model directory].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Install even if the new model is less accurate.")] = False,
@@ -116,7 +117,7 @@ def retrain(
     options = RetrainOptions(
         space=space, fixes=fix or [], mnist_dir=mnist_dir, train_limit=train_limit,
         epochs=epochs, final_epochs=final_epochs, final_train_limit=final_train_limit,
-        extra_digits=extra_digits, search_dir=search_dir, overwrite=overwrite,
+        extra_digits=extra_digits, search_dir=search_dir, overwrite=overwrite, no_search=no_search,
         max_trials=max_trials, model_dir=model_dir, force=force, seed=seed,
     )
     try:
@@ -130,3 +131,62 @@ def retrain(
                    ExitCode.INTERRUPTED) from None
     if result.decision is not None and not result.decision.installed:
         raise typer.Exit(int(ExitCode.NOT_INSTALLED))
+
+
+@app.command()
+def review(
+    entries: Annotated[Path, typer.Argument(help="An entries CSV written by `digitize scan`.", show_default=False)],
+    all_fields: Annotated[bool, typer.Option("--all", help="Review every field, not only the flagged ones.")] = False,
+    apply: Annotated[Optional[Path], typer.Option("--apply", help="Merge a CSV of file,page,field,reviewed_value instead of opening the review page.")] = None,
+    export_digits: Annotated[Optional[Path], typer.Option(help="Write the digits of reviewed fields as DIR/<label>/*.png [default: <entries stem>-digits beside the CSV].")] = None,
+    group_by_digit: Annotated[bool, typer.Option("--group-by-digit", help="Start grouped by the predicted value of each field's least certain digit.")] = False,
+    dpi: Annotated[int, typer.Option(min=72, max=1200, help="Resolution for re-reading PDF pages (crops not saved by the scan).")] = 300,
+    model_dir: Annotated[Optional[Path], typer.Option(help="Use the model in DIR for re-read fields [default: retrained model if any, else the shipped one].")] = None,
+) -> None:
+    """Check flagged fields in a local web page (or merge a corrections CSV); export the
+    confirmed digits for retraining."""
+    from digitize.classifier import ModelError
+    from digitize.review.corrections import apply_corrections
+    from digitize.review.crops import CropSource
+    from digitize.review.export import default_digits_dir, export_digits as run_export
+    from digitize.review.server import serve_until_interrupted
+    from digitize.review.source import SourcePages
+    from digitize.review.store import ReviewError, ReviewStore
+
+    def warn(message: str) -> None:
+        typer.echo(f"digitize: {message}", err=True)
+
+    def announce(url_line: str) -> None:
+        typer.echo(url_line)  # the one line on stdout: a script can read the URL from it
+
+    try:
+        store = ReviewStore.load(entries, review_all=all_fields)
+        pages = SourcePages(entries, dpi=dpi, model_dir=model_dir)
+        done, total = store.counts()
+        if apply is not None:
+            typer.echo(apply_corrections(store, apply, warn).describe(entries), err=True)
+        elif done == total:
+            which = "fields" if all_fields else "flagged fields (--all reviews every field)"
+            typer.echo(f"Nothing to review in {entries}: {total} {which}, {done} reviewed", err=True)
+        else:
+            order = "digit" if group_by_digit else "confidence"
+            serve_until_interrupted(store, CropSource(store, pages), order, announce)
+            typer.echo(f"Saved {store.decisions} decisions to {entries}", err=True)
+    except ReviewError as error:
+        raise fail(str(error), ExitCode.USAGE) from None
+    except OSError as error:
+        raise fail(f"{error.filename or entries}: {error.strerror or error}", ExitCode.USAGE) from None
+    labelled = store.labelled_rows()
+    if not labelled:
+        return
+    try:
+        result = run_export(labelled, pages, export_digits or default_digits_dir(entries))
+    except ModelError as error:
+        raise fail(str(error), ExitCode.DATA) from None
+    except OSError as error:
+        raise fail(f"cannot write {error.filename or 'the digits'}: {error.strerror or error}",
+                   ExitCode.USAGE) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted while exporting digits; the decisions are saved, run "
+                   "`digitize review` again to export", ExitCode.INTERRUPTED) from None
+    typer.echo(result.describe(), err=True)

@@ -25,7 +25,7 @@ from model_training import search
 from model_training.dataset import training_data
 from model_training.evaluate import Evaluation, evaluate, write_report
 from model_training.export import InstallDecision, decide, install
-from model_training.hypermodel import DigitHyperModel, train_model
+from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, train_model
 from model_training.mnist import Split, canonical_checksums, load_split, resolve_mnist_dir
 from model_training.search_space import load_space, parse_fixes
 
@@ -47,6 +47,7 @@ class RetrainOptions:
     extra_digits: Path | None = None
     search_dir: Path = Path("digitize-search")
     overwrite: bool = False
+    no_search: bool = False  # train the installed model's architecture, skip the grid search
     max_trials: int | None = None
     model_dir: Path | None = None  # None: the user's model directory
     force: bool = False
@@ -64,26 +65,19 @@ class RetrainResult:
 
 def retrain(options: RetrainOptions) -> RetrainResult:
     keras.utils.set_random_seed(options.seed)
-    space = load_space(options.space).with_fixed(parse_fixes(options.fixes))
     mnist_dir = resolve_mnist_dir(options.mnist_dir)
-    print(f"Search space {space.name!r}: {space.grid_size()} grid points", flush=True)
-
-    tuning = training_data(
-        mnist_dir, options.validation_fraction, options.train_limit, seed=options.seed
-    )
-    tuner = search.make_tuner(
-        space, options.search_dir, options.overwrite, options.max_trials, options.seed
-    )
-    search.run_search(tuner, tuning.train, tuning.validation, options.epochs)
-    if search.is_worker():
-        print("Worker finished: the chief trains and installs the winner.", flush=True)
-        return RetrainResult(results=pd.DataFrame())
-
-    project_dir = Path(tuner.project_dir)
-    results = search.results_table(tuner)
-    results.to_csv(project_dir / RESULTS_CSV, index=False)
-    print(results.to_string(index=False), flush=True)
-    best = search.best_hyperparameters(tuner)
+    model_dir = options.model_dir or user_model_dir()
+    baseline_dir = model_dir if read_card(model_dir) else SHIPPED_DIR
+    if options.no_search:
+        best, results = _installed_architecture(baseline_dir, options.fixes), pd.DataFrame()
+        project_dir, space_name = Path(options.search_dir) / "no-search", "none"
+        project_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        outcome = _search(options, mnist_dir)
+        if outcome is None:
+            print("Worker finished: the chief trains and installs the winner.", flush=True)
+            return RetrainResult(results=pd.DataFrame())
+        best, results, project_dir, space_name = outcome
 
     final = training_data(
         mnist_dir, options.validation_fraction, options.final_train_limit,
@@ -99,17 +93,16 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     print(f"MNIST test accuracy: {evaluation.accuracy:.2%}", flush=True)
     report_dir = project_dir / "final"
     report_files = write_report(evaluation, history.history, report_dir)
-    (report_dir / RESULTS_CSV).write_text((project_dir / RESULTS_CSV).read_text())
-    report_files.append(report_dir / RESULTS_CSV)
+    if not results.empty:
+        results.to_csv(report_dir / RESULTS_CSV, index=False)
+        report_files.append(report_dir / RESULTS_CSV)
 
-    model_dir = options.model_dir or user_model_dir()
-    extra_accuracy = _extra_accuracy(model, final.extra_held_out, model_dir)
+    extra_accuracy = _extra_accuracy(model, final.extra_held_out, baseline_dir)
     for when, value in extra_accuracy.items():
         print(f"Held-out extra digits, {when}: {value:.2%}", flush=True)
 
-    card = _card(options, space.name, mnist_dir, best, evaluation, history, seconds, final,
+    card = _card(options, space_name, mnist_dir, best, evaluation, history, seconds, final,
                  extra_accuracy, len(results))
-    baseline_dir = model_dir if read_card(model_dir) else SHIPPED_DIR
     tolerance = EXTRA_DIGITS_TOLERANCE if options.extra_digits else 0.0
     decision = decide(evaluation.accuracy, baseline_dir, tolerance, options.force)
     if decision.installed:
@@ -120,16 +113,41 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     return RetrainResult(results, report_dir, evaluation.accuracy, decision, extra_accuracy)
 
 
-def _extra_accuracy(model: keras.Model, held_out: Split | None, model_dir: Path) -> dict[str, float]:
+def _search(options: RetrainOptions, mnist_dir: Path):
+    """The grid search; (best hyperparameters, results, project dir, space name), or None on a
+    distributed worker, whose part ends with the search."""
+    space = load_space(options.space).with_fixed(parse_fixes(options.fixes))
+    print(f"Search space {space.name!r}: {space.grid_size()} grid points", flush=True)
+    tuning = training_data(
+        mnist_dir, options.validation_fraction, options.train_limit, seed=options.seed
+    )
+    tuner = search.make_tuner(
+        space, options.search_dir, options.overwrite, options.max_trials, options.seed
+    )
+    search.run_search(tuner, tuning.train, tuning.validation, options.epochs)
+    if search.is_worker():
+        return None
+    project_dir = Path(tuner.project_dir)
+    results = search.results_table(tuner)
+    results.to_csv(project_dir / RESULTS_CSV, index=False)
+    print(results.to_string(index=False), flush=True)
+    return search.best_hyperparameters(tuner), results, project_dir, space.name
+
+
+def _installed_architecture(model_dir: Path, fixes: list[str]) -> kt.HyperParameters:
+    """--no-search: the hyperparameters of the model in `model_dir` (from its card), with
+    any --fix applied on top."""
+    values = {**read_card(model_dir)["hyperparameters"], **parse_fixes(fixes)}
+    print(f"No search: the architecture of the model in {model_dir}", flush=True)
+    return fixed_hyperparameters(values)
+
+
+def _extra_accuracy(model: keras.Model, held_out: Split | None, baseline_dir: Path) -> dict[str, float]:
     """Accuracy on the held-out extra digits: of the model in use before, and of the new one."""
     if held_out is None:
         return {}
-    before_dir = model_dir if (model_dir / MODEL_NAME).is_file() else SHIPPED_DIR
-    figures = {"after": evaluate(model, held_out).accuracy}
-    if (before_dir / MODEL_NAME).is_file():
-        previous = keras.models.load_model(before_dir / MODEL_NAME, compile=False)
-        figures = {"before": evaluate(previous, held_out).accuracy, **figures}
-    return figures
+    previous = keras.models.load_model(baseline_dir / MODEL_NAME, compile=False)
+    return {"before": evaluate(previous, held_out).accuracy, "after": evaluate(model, held_out).accuracy}
 
 
 def _card(options, space_name, mnist_dir, best: kt.HyperParameters, evaluation: Evaluation,

@@ -75,3 +75,14 @@ def test_retrain_errors_are_one_line(arguments, code, message, tmp_path):
     assert result.exit_code == code
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert any(message in line for line in lines) and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_no_search_trains_the_installed_architecture_with_fixes(quick_retrain, tmp_path):
+    run = subprocess.run(quick_retrain("--no-search", "--fix", "dropout=0.4"), capture_output=True,
+                         text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    card = read_card(tmp_path / "models")
+    shipped = read_card(SHIPPED_DIR)["hyperparameters"]
+    assert card["hyperparameters"] == {**shipped, "dropout": 0.4}
+    assert card["search"]["space"] == "none" and card["search"]["trials"] == 0
