@@ -15,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # option help says "[default: ...]"; rich would eat it as markup
 )
 
 
@@ -176,6 +177,8 @@ def review(
         raise fail(str(error), ExitCode.USAGE) from None
     except OSError as error:
         raise fail(f"{error.filename or entries}: {error.strerror or error}", ExitCode.USAGE) from None
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping; every decision is saved
+        raise fail(f"interrupted; the decisions are saved in {entries}", ExitCode.INTERRUPTED) from None
     labelled = store.labelled_rows()
     if not labelled:
         return

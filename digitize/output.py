@@ -18,7 +18,8 @@ COLUMNS = [
     "x0", "y0", "x1", "y1", "digit_confidences", "crop",
 ]
 ERROR_COLUMNS = ["file", "page", "error"]
-TEXT_COLUMNS = {"file", "field", "value", "digit_confidences", "crop", "error", "needs_review"}
+TEXT_COLUMNS = {"file", "field", "value", "digit_confidences", "crop", "error", "needs_review",
+                "reviewed_value", "reviewed"}  # the last two are added by `digitize review`
 # A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -1,0 +1,85 @@
+"""Labelled digits from reviewed fields, for `digitize retrain --extra-digits DIR`.
+
+A field a person confirmed (accepted as read, or corrected) is re-read from its source page;
+when it still splits into as many digits as the confirmed value has, digit i is labelled with
+character i of that value. Each digit is written once, as `<dir>/<label>/<hash>.png` named by
+a hash of its pixels, so exporting again writes only what is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digitize.review.source import SourcePages
+
+
+@dataclass
+class ExportResult:
+    directory: Path
+    written: int = 0  # new digit files
+    duplicates: int = 0  # digits already in the directory
+    fields: int = 0  # fields that gave digits
+    skipped: int = 0  # fields whose page is gone or no longer segments into that many digits
+
+    def describe(self) -> str:
+        text = f"Wrote {self.written} labelled digits to {self.directory}"
+        details = []
+        if self.duplicates:
+            details.append(f"{self.duplicates} already there")
+        if self.skipped:
+            details.append(f"{self.skipped} fields skipped: source page missing or "
+                           "digits segmented differently")
+        return text + (f" ({'; '.join(details)})" if details else "")
+
+
+def default_digits_dir(csv_path: Path) -> Path:
+    """`<csv stem>-digits/` beside the CSV."""
+    csv_path = Path(csv_path)
+    return csv_path.with_name(f"{csv_path.stem}-digits")
+
+
+def export_digits(rows: list[dict], pages: SourcePages, directory: Path) -> ExportResult:
+    """Write the digits of reviewed rows (each with `reviewed_value`) into `directory`."""
+    result = ExportResult(directory=Path(directory))
+    for row in rows:
+        label = row["reviewed_value"]
+        found = pages.field(row)
+        if found is None or len(found.digit_images) != len(label):
+            result.skipped += 1
+            continue
+        result.fields += 1
+        for character, image in zip(label, found.digit_images):
+            if write_digit(result.directory / character, image):
+                result.written += 1
+            else:
+                result.duplicates += 1
+    return result
+
+
+def write_digit(folder: Path, image: np.ndarray) -> bool:
+    """Save a 28x28 digit named by its pixels' hash; False when it is there already."""
+    pixels = np.ascontiguousarray(image, dtype=np.uint8)
+    path = folder / f"{hashlib.sha256(pixels.tobytes()).hexdigest()[:24]}.png"
+    if path.exists():
+        return False
+    ok, png = cv2.imencode(".png", pixels)
+    if not ok:
+        raise OSError(f"cannot encode a digit image for {path}")
+    folder.mkdir(parents=True, exist_ok=True)
+    # Temporary name, then rename: an interrupted export leaves no half PNG for retrain.
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".digit.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(png.tobytes())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return True
