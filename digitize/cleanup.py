@@ -8,12 +8,14 @@ import cv2
 import numpy as np
 
 MAX_SKEW_DEGREES = 5.0
+FAINT_MARGIN = 25  # grey levels above the ink threshold that count where they touch ink
 
 
 @dataclass(frozen=True)
 class CleanPage:
     gray: np.ndarray  # deskewed, lighting flattened: paper ~255, ink dark
     ink: np.ndarray  # binary, 255 where there is ink
+    faint_ink: np.ndarray  # binary, also the light ends of strokes (and some dirt)
     rotation: np.ndarray  # 2x3 affine matrix that took the input page to `gray`
     dpi: float  # estimated from the page size (forms are letter or A4 sized)
 
@@ -28,7 +30,8 @@ def clean_page(image: np.ndarray) -> CleanPage:
             gray, rotation, (gray.shape[1], gray.shape[0]),
             flags=cv2.INTER_LINEAR, borderValue=255,
         )
-    return CleanPage(gray=gray, ink=binarize(gray), rotation=rotation, dpi=dpi)
+    return CleanPage(gray=gray, ink=binarize(gray), faint_ink=binarize(gray, FAINT_MARGIN),
+                     rotation=rotation, dpi=dpi)
 
 
 def estimate_dpi(shape: tuple[int, ...]) -> float:
@@ -49,12 +52,12 @@ def flatten_lighting(gray: np.ndarray, dpi: float) -> np.ndarray:
     return np.clip(flat, 0, 255).astype(np.uint8)
 
 
-def binarize(gray: np.ndarray) -> np.ndarray:
-    """Ink = 255. Otsu on the flattened page, but never so strict that faint ink is lost."""
+def binarize(gray: np.ndarray, fainter_by: int = 0) -> np.ndarray:
+    """Ink = 255, by Otsu's threshold on the flattened page (plus `fainter_by` grey levels)."""
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     # On a near-blank page Otsu splits paper noise; on faint pencil it can sit too low.
     threshold = float(np.clip(threshold, 150, 215))
-    _, ink = cv2.threshold(gray, threshold, 255, cv2.THRESH_BINARY_INV)
+    _, ink = cv2.threshold(gray, min(threshold + fainter_by, 235), 255, cv2.THRESH_BINARY_INV)
     return ink
 
 

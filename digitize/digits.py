@@ -12,14 +12,18 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from digitize.cleanup import CleanPage
 from digitize.fields import Field
 from digitize.geometry import Box
 
 BORDER_MARGIN_IN = 0.01  # ink this close to the border is the border's own raggedness
 SPECK_AREA = 0.0015  # of the field's height squared
 MIN_DIGIT_HEIGHT = 0.35  # of the field's typical digit height: anything smaller alone is a speck
+MIN_DIGIT_OF_BOX = 0.2  # of the box's inner height: nobody writes a digit smaller than this
 FRAGMENT_HEIGHT = 0.6  # a piece shorter than this (of the typical height) is part of a digit
 WIDE = 1.15  # wider than this times the typical digit height: maybe touching digits
+CLOSE_GAP = 0.2  # of the typical digit height: strokes nearer than this may be one digit
+THIN = 0.35  # of the typical digit height: a stroke this narrow is a 1 or a piece of a digit
 DIGIT_ASPECT = 0.7  # typical width / height of one handwritten digit, to count touching ones
 
 
@@ -56,17 +60,21 @@ class _Blob:
     labels: list[int]  # connected-component labels it is made of
 
 
-def find_digits(ink: np.ndarray, target: Field, dpi: float) -> FieldDigits:
+def find_digits(page: CleanPage, target: Field) -> FieldDigits:
     """Digits in `target`, left to right, from the page's ink inside the field's border."""
     interior = target.interior
-    margin = max(1, int(round(dpi * BORDER_MARGIN_IN)))
+    margin = max(1, int(round(page.dpi * BORDER_MARGIN_IN)))
     inside = target.interior_mask(margin)
-    region = cv2.bitwise_and(ink[interior.slice()], inside)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+    # Hysteresis: faint pixels belong to a digit where they touch clear ink, so the light end
+    # of a pencil stroke stays with its digit while faint dirt on its own stays paper.
+    faint = cv2.bitwise_and(page.faint_ink[interior.slice()], inside)
+    clear = cv2.bitwise_and(page.ink[interior.slice()], inside)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    inked = set(np.unique(labels[clear > 0]).tolist())
     blobs = [
         _Blob(Box(x, y, x + w, y + h), [label])
         for label, (x, y, w, h, area) in enumerate(stats[1:], start=1)
-        if area >= SPECK_AREA * interior.height**2
+        if label in inked and area >= SPECK_AREA * interior.height**2
     ]
     doubts: list[str] = []
     if target.kind == "comb":
@@ -74,8 +82,9 @@ def find_digits(ink: np.ndarray, target: Field, dpi: float) -> FieldDigits:
     else:
         typical = _typical_height(blobs, interior.height)
         blobs = [b for b in _merge_fragments(blobs, typical)
-                 if b.box.height >= MIN_DIGIT_HEIGHT * typical]
-        groups = _alternatives(blobs, labels, typical)
+                 if b.box.height >= MIN_DIGIT_HEIGHT * typical
+                 and max(b.box.height, b.box.width) >= MIN_DIGIT_OF_BOX * interior.height]
+        groups = _alternatives(blobs, labels, typical, doubts)
     # Ink cut off by the border margin may be part of a digit written over the border.
     rim = cv2.subtract(inside, cv2.erode(inside, np.ones((3, 3), np.uint8),
                                          borderType=cv2.BORDER_CONSTANT, borderValue=0))
@@ -129,11 +138,15 @@ def _x_overlap(a: Box, b: Box) -> float:
     return min(a.x1, b.x1) - max(a.x0, b.x0)
 
 
-def _alternatives(blobs: list[_Blob], labels: np.ndarray, typical: float) -> list[list[list[_Blob]]]:
+def _alternatives(
+    blobs: list[_Blob], labels: np.ndarray, typical: float, doubts: list[str]
+) -> list[list[list[_Blob]]]:
     """For each stretch of ink, its readings: as is, and where geometry is unsure, the other.
 
     - a component wider than a digit: whole, or cut into touching digits;
     - two neighbours overlapping in x, narrow together: apart, or one digit in two strokes.
+    Two thin strokes almost touching (a 1 drawn twice? "11" written tight?) are kept apart but
+    left to a person: the classifier is sure of each stroke either way.
     """
     groups: list[list[list[_Blob]]] = []
     i = 0
@@ -147,9 +160,15 @@ def _alternatives(blobs: list[_Blob], labels: np.ndarray, typical: float) -> lis
             groups.append([[blob, following], [joined]])
             i += 1
         else:
+            if following is not None and _thin_and_close(blob.box, following.box, typical):
+                doubts.append("two strokes almost touching: one digit or two?")
             groups.append([[blob]])
         i += 1
     return groups
+
+
+def _thin_and_close(a: Box, b: Box, typical: float) -> bool:
+    return -_x_overlap(a, b) < CLOSE_GAP * typical and max(a.width, b.width) < THIN * typical
 
 
 def _maybe_one_digit(a: Box, b: Box, typical: float) -> bool:
@@ -190,9 +209,9 @@ def _one_per_cell(blobs: list[_Blob], target: Field, interior: Box, doubts: list
     for cell in sorted(by_cell):
         parts = by_cell[cell]
         joined = _Blob(Box.union(p.box for p in parts), [l for p in parts for l in p.labels])
-        if joined.box.height < MIN_DIGIT_HEIGHT * 0.6 * height:
+        if max(joined.box.height, joined.box.width) < MIN_DIGIT_OF_BOX * height:
             continue  # a speck of dust in an empty cell
-        if len([p for p in parts if p.box.height >= FRAGMENT_HEIGHT * joined.box.height]) > 1:
+        if len(parts) > 1:  # a broken digit, or a digit and a stray mark: which is which?
             doubts.append(f"cell {cell + 1} holds {len(parts)} separate marks")
         result.append(joined)
     return result

@@ -39,14 +39,15 @@ class Field:
         return Box.union(c.box for c in self.cells)
 
     def interior_mask(self, margin: int) -> np.ndarray:
-        """255 inside the field's holes, `margin` pixels clear of the border, in `interior`."""
+        """255 inside the field's holes, `margin` pixels clear of every border, in `interior`."""
         interior = self.interior
         mask = np.zeros((interior.height, interior.width), np.uint8)
-        offset = np.array([interior.x0, interior.y0])
-        cv2.drawContours(mask, [c.outline - offset for c in self.cells], -1, 255, cv2.FILLED)
-        # The inner edge of a scanned border is ragged; its teeth are not ink to read.
-        kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
-        return cv2.erode(mask, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        outlines = [c.outline - np.array([interior.x0, interior.y0]) for c in self.cells]
+        cv2.drawContours(mask, outlines, -1, 255, cv2.FILLED)
+        # Then carve every outline out again: the inner edge of a scanned border is ragged,
+        # and a comb's dividers lie between two filled cells.
+        cv2.drawContours(mask, outlines, -1, 0, thickness=2 * margin + 1)
+        return mask
 
 
 def find_ruling(ink: np.ndarray, dpi: float) -> np.ndarray:

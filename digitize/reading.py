@@ -44,7 +44,7 @@ class FieldReading:
 def segment_page(image: np.ndarray) -> SegmentedPage:
     page = clean_page(image)
     fields = find_fields(find_ruling(page.ink, page.dpi), page.dpi)
-    digits = [find_digits(page.ink, f, page.dpi) for f in fields]
+    digits = [find_digits(page, f) for f in fields]
     candidates = [c for found in digits for c in found.candidates()]
     images = np.zeros((len(candidates), 28, 28), np.uint8)
     for i, candidate in enumerate(candidates):

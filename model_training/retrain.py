@@ -22,6 +22,11 @@ import tensorflow as tf
 
 from digitize.model_files import MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
 from model_training import search
+from model_training.batch_norm import (
+    batch_norm_state,
+    recompute_batch_norm_statistics,
+    restore_batch_norm_state,
+)
 from model_training.dataset import training_data
 from model_training.evaluate import Evaluation, evaluate, write_report
 from model_training.export import InstallDecision, decide, install
@@ -87,6 +92,7 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     started = time.monotonic()
     model = DigitHyperModel().build(best)
     history = train_model(model, best, final.train, final.validation, options.final_epochs)
+    batch_norm = _precise_batch_norm(model, final)
     seconds = time.monotonic() - started
 
     evaluation = evaluate(model, load_split(mnist_dir, "test"))
@@ -103,6 +109,7 @@ def retrain(options: RetrainOptions) -> RetrainResult:
 
     card = _card(options, space_name, mnist_dir, best, evaluation, history, seconds, final,
                  extra_accuracy, len(results))
+    card["training"]["batch_norm_recomputed"] = batch_norm
     tolerance = EXTRA_DIGITS_TOLERANCE if options.extra_digits else 0.0
     decision = decide(evaluation.accuracy, baseline_dir, tolerance, options.force)
     if decision.installed:
@@ -111,6 +118,23 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     else:
         print(f"Not installed: {decision.reason}. Report in {report_dir}", flush=True)
     return RetrainResult(results, report_dir, evaluation.accuracy, decision, extra_accuracy)
+
+
+def _precise_batch_norm(model: keras.Model, data) -> dict:
+    """Recompute batch-norm statistics on clean training digits; keep them if validation
+    accuracy does not drop (model_training/batch_norm.py says why)."""
+    if not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers):
+        return {}
+    before = evaluate(model, data.validation).accuracy
+    state = batch_norm_state(model)
+    recompute_batch_norm_statistics(model, data.train.images)
+    after = evaluate(model, data.validation).accuracy
+    kept = after >= before
+    if not kept:
+        restore_batch_norm_state(model, state)
+    print(f"Batch norm recomputed on clean digits: validation {before:.2%} -> {after:.2%}, "
+          f"{'kept' if kept else 'discarded'}", flush=True)
+    return {"validation_before": before, "validation_after": after, "kept": kept}
 
 
 def _search(options: RetrainOptions, mnist_dir: Path):

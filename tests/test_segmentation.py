@@ -34,7 +34,7 @@ def paste_digit(image, digit: np.ndarray, x, y, height=80):
 def segment(image):
     clean = clean_page(image)
     fields = find_fields(find_ruling(clean.ink, clean.dpi), clean.dpi)
-    return clean, fields, [find_digits(clean.ink, f, clean.dpi) for f in fields]
+    return clean, fields, [find_digits(clean, f) for f in fields]
 
 
 @pytest.fixture(scope="module")
