@@ -96,7 +96,7 @@ def _inside(inner: Box, outer: Box) -> bool:
 def _group_cells(cells: list[Cell], dpi: float) -> list[Field]:
     """Runs of narrow cells sharing borders become combs; other cells stand alone."""
     fields = []
-    for run in _runs(cells, dpi):
+    for run in _bridge_missing_cells(_runs(cells, dpi), dpi):
         pitch = float(np.median([c.box.width for c in run]))
         height = float(np.median([c.box.height for c in run]))
         outer = _outer(Box.union(c.box for c in run), dpi)
@@ -131,6 +131,32 @@ def _runs(cells: list[Cell], dpi: float) -> list[list[Cell]]:
             run.append(cells[i])
         runs.append(run)
     return runs
+
+
+def _bridge_missing_cells(runs: list[list[Cell]], dpi: float) -> list[list[Cell]]:
+    """Join two comb runs separated by one missing cell (a digit written over a divider hides
+    that cell's hole) into one run, with the missing cell put back."""
+    gap = dpi * 0.06
+    runs = sorted(runs, key=lambda run: run[0].box.x0)
+    joined: list[list[Cell]] = []
+    for run in runs:
+        host = next((j for j in joined if _continues(j, run, gap)), None)
+        if host is None:
+            joined.append(run)
+            continue
+        left, right = host[-1].box, run[0].box
+        missing = Box(left.x1, left.y0, right.x0, left.y1)
+        host.append(Cell(missing, missing.corners().astype(np.int32).reshape(-1, 1, 2)))
+        host.extend(run)
+    return joined
+
+
+def _continues(run: list[Cell], following: list[Cell], gap: float) -> bool:
+    a, b = run[-1].box, following[0].box
+    pitch = float(np.median([c.box.width for c in run + following]))
+    comb_like = pitch <= COMB_CELL_MAX_ASPECT * min(a.height, b.height) and len(run + following) > 2
+    return (comb_like and abs(a.y0 - b.y0) <= gap and abs(a.y1 - b.y1) <= gap
+            and 0.5 * pitch <= b.x0 - a.x1 <= 1.5 * pitch)
 
 
 def _even_cells(run: list[Cell], pitch: float) -> list[Cell]:

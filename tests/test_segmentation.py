@@ -145,3 +145,15 @@ def test_skewed_page_is_straightened():
     clean = clean_page(skewed)
     recovered = np.degrees(np.arctan2(clean.rotation[1, 0], clean.rotation[0, 0]))
     assert recovered == pytest.approx(2.0, abs=0.15)
+
+
+def test_comb_with_a_cell_hidden_by_ink_stays_one_field(mnist_test):
+    image = page()
+    cell, left, top = 110, 200, 600
+    for k in range(8):
+        box(image, left + k * cell, top, cell, 130)
+    # Ink over a corner of cell 4: its hole is no longer a rectangle, so it is not found.
+    corner = left + 4 * cell
+    cv2.fillPoly(image, [np.array([[corner, top], [corner + 70, top], [corner, top + 90]])], 0)
+    _, fields, _ = segment(image)
+    assert len(fields) == 1 and fields[0].kind == "comb" and len(fields[0].cells) == 8
