@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import describe_machine  # noqa: E402
+from report import write_results  # noqa: E402
 
 from digitize.tensorflow_startup import quiet_tensorflow_startup  # noqa: E402
 
@@ -28,7 +28,6 @@ from model_training.evaluate import evaluate  # noqa: E402
 from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, train_model  # noqa: E402
 from model_training.mnist import load_split, resolve_mnist_dir  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "augmentation.md"
 NO_AUGMENTATION = {"rotation": 0, "shift": 0.0, "zoom": 0.0, "flip": False}
 
 
@@ -60,12 +59,7 @@ def main() -> None:
         rows.append(f"| {name} | {settings} | {accuracy:.2%} | {len(history.epoch)} | "
                     f"{time.perf_counter() - started:.0f} s |")
 
-    lines = [
-        "# Augmentation: measured, not assumed",
-        "",
-        describe_machine(),
-        f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`",
-        "",
+    write_results("augmentation", "Augmentation: measured, not assumed", [
         f"Shipped architecture (hyperparameters from digitize/models/digits.json), "
         f"{len(data.train)} training digits, at most {args.epochs} epochs with early stopping, "
         "seed 0; accuracy on the 10,000 MNIST test digits.",
@@ -73,11 +67,7 @@ def main() -> None:
         "| augmentation | settings | test accuracy | epochs run | time |",
         "|---|---|---|---|---|",
         *rows,
-        "",
-    ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
+    ])
 
 
 if __name__ == "__main__":

@@ -15,13 +15,12 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import describe_machine  # noqa: E402
+from report import write_results  # noqa: E402
 
 from digitize.scan import ScanOptions, scan  # noqa: E402
 from digitize.scoring import OUTPUT_COLUMNS, read_csv_for_scoring, score  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "benchmarks" / "results" / "review_threshold.md"
 THRESHOLDS = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
 
 
@@ -48,23 +47,14 @@ def main() -> None:
         rows.append(f"| {threshold} | {result.field_exact_match:.1%} | {result.wrong} | "
                     f"{result.flagged_share_of_wrong:.0%} | {result.flagged_share_of_right:.0%} | "
                     f"{(flagged['needs_review'] == 'true').mean():.0%} |")
-    lines = [
-        "# Review threshold",
-        "",
-        describe_machine(),
-        f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`",
-        "",
+    write_results("review_threshold", "Review threshold", [
         f"{len(entries)} fields read from {', '.join(args.inputs)}; truth {args.truth}. A field is "
         "flagged when its segmentation was doubtful or a digit's confidence is below the threshold.",
         "",
         "| --review-below | field exact-match | wrong fields | wrong fields flagged | right fields flagged | all fields flagged |",
         "|---|---|---|---|---|---|",
         *rows,
-        "",
-    ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
+    ])
 
 
 if __name__ == "__main__":

@@ -17,13 +17,12 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import describe_machine  # noqa: E402
+from report import write_results  # noqa: E402
 
 from digitize.scan import ScanOptions, scan  # noqa: E402
 from digitize.scoring import OUTPUT_COLUMNS, Score, read_csv_for_scoring, score  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "benchmarks" / "results" / "sample_accuracy.md"
 
 
 def main() -> None:
@@ -43,23 +42,14 @@ def main() -> None:
             subprocess.run(command, check=True, capture_output=True, cwd=REPO)
             rows.append(row(f"fresh forms, seed {seed}", scan_and_score(out / "forms", out / "truth.csv")))
 
-    lines = [
-        "# Accuracy on sample forms",
-        "",
-        describe_machine(),
-        f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`",
-        "",
+    write_results("sample_accuracy", "Accuracy on sample forms", [
         "Ten forms per set, made by samples/generate.py from MNIST test digits; scanned with the "
         "default settings and the installed model; scored with `digitize score`.",
         "",
         "| forms | fields | found | field exact-match | digit accuracy | wrong fields | wrong fields flagged | right fields flagged |",
         "|---|---|---|---|---|---|---|---|",
         *rows,
-        "",
-    ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
+    ])
 
 
 def scan_and_score(forms: Path, truth: Path) -> Score:

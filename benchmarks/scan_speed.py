@@ -16,13 +16,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import describe_machine  # noqa: E402
+from report import write_results  # noqa: E402
 
 from digitize.pages import count_pages, expand_inputs  # noqa: E402
 from digitize.scan import ScanOptions, scan  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "benchmarks" / "results" / "scan_speed.md"
 
 
 def main() -> None:
@@ -51,12 +50,7 @@ def main() -> None:
 
     stages = summary.seconds
     total_stage = sum(stages.values()) or 1.0
-    lines = [
-        "# Scan speed",
-        "",
-        describe_machine(),
-        f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`".rstrip() + "",
-        "",
+    write_results("scan_speed", "Scan speed", [
         f"Inputs: {len(files)} files, {summary.pages} pages, {summary.fields} fields; "
         f"workers: {args.workers}; PDFs rasterized at {args.dpi} DPI.",
         "",
@@ -74,11 +68,7 @@ def main() -> None:
         "|---|---|---|---|",
         f"| `pdftoppm -r {args.dpi} -gray` alone | {pdf_pages} | {floor:.1f} | {pdf_pages / floor:.2f} |",
         f"| `digitize scan` | {pdf_pages} | {pdf_only:.1f} | {pdf_pages / pdf_only:.2f} |",
-        "",
-    ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
+    ])
 
 
 def pdftoppm_seconds(pdfs: list[str], dpi: int) -> float:

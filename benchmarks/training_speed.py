@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import describe_machine  # noqa: E402
+from report import write_results  # noqa: E402
 
 from digitize.tensorflow_startup import quiet_tensorflow_startup  # noqa: E402
 
@@ -31,7 +31,6 @@ from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, tr
 from model_training.mnist import load_split, resolve_mnist_dir  # noqa: E402
 from model_training.search_space import load_space  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "training_speed.md"
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -70,12 +69,7 @@ def main() -> None:
     shipped = keras.models.load_model(SHIPPED_DIR / MODEL_NAME, compile=False)
     accuracy = evaluate(shipped, load_split(mnist_dir, "test")).accuracy
 
-    lines = [
-        "# Training speed and accuracy",
-        "",
-        describe_machine(),
-        f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`",
-        "",
+    write_results("training_speed", "Training speed and accuracy", [
         "| measure | value |",
         "|---|---|",
         f"| shipped architecture, first epoch on {len(data.train)} digits (graph tracing included) | {timer.seconds[0]:.1f} s |",
@@ -83,11 +77,7 @@ def main() -> None:
         f"| `quick` grid: {len(trials)} trials on {args.quick_train_limit} digits, 3 epochs, mean per trial | {trials['seconds'].mean():.1f} s |",
         f"| shipped model, MNIST test accuracy (10,000 digits, recomputed) | {accuracy:.2%} |",
         f"| shipped model file size | {(SHIPPED_DIR / MODEL_NAME).stat().st_size / 2**20:.2f} MiB |",
-        "",
-    ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
+    ])
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ COLUMNS = [
     "x0", "y0", "x1", "y1", "digit_confidences", "crop",
 ]
 ERROR_COLUMNS = ["file", "page", "error"]
+# Written unquoted, also when they come back as text from a CSV read earlier (resume, review),
+# so a rewritten file reads byte for byte as before.
+NUMBER_COLUMNS = ("page", "confidence", "x0", "y0", "x1", "y1")
 TEXT_COLUMNS = {"file", "field", "value", "digit_confidences", "crop", "error", "needs_review",
                 "reviewed_value", "reviewed"}  # the last two are added by `digitize review`
 # A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
@@ -42,6 +45,8 @@ def _needs_apostrophe(text: str) -> bool:
 def write_csv(rows: list[dict], path: Path, columns: list[str]) -> None:
     """Write rows atomically, text cells spreadsheet-safe and quoted."""
     frame = pd.DataFrame(rows, columns=columns)
+    for column in set(NUMBER_COLUMNS) & set(columns):
+        frame[column] = frame[column].map(_as_number)
     for column in TEXT_COLUMNS & set(columns):
         frame[column] = frame[column].fillna("").astype(str).map(spreadsheet_safe)
     path = Path(path)
@@ -54,6 +59,17 @@ def write_csv(rows: list[dict], path: Path, columns: list[str]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _as_number(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value  # edited by hand into something else: kept as it is
 
 
 def read_entries(path: Path) -> pd.DataFrame:

@@ -20,6 +20,8 @@ import pdf2image
 import pdf2image.exceptions
 from PIL import Image, UnidentifiedImageError
 
+from digitize.messages import one_line
+
 PDF_SUFFIXES = {".pdf"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 SUPPORTED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
@@ -103,7 +105,7 @@ def load_page(file: str, number: int, dpi: int = 300) -> Page:
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             # Truncated files fail here, when the pixel data is actually decoded.
             raise InputError(f"page {number}: image data is damaged or truncated "
-                             f"({_first_line(error)})") from None
+                             f"({one_line(error)})") from None
     return Page(file=file, number=number, image=pixels)
 
 
@@ -137,7 +139,7 @@ def _rasterize(file: str, number: int, dpi: int) -> np.ndarray:
     except subprocess.TimeoutExpired:
         raise InputError(f"page {number}: rasterizing took over {RASTERIZE_TIMEOUT_S} s") from None
     except Exception as error:  # pdf2image surfaces poppler's failures as several types
-        raise InputError(f"page {number}: cannot rasterize ({_first_line(error)})") from None
+        raise InputError(f"page {number}: cannot rasterize ({one_line(error)})") from None
     if not images:
         raise InputError(f"page {number}: poppler produced no image (damaged PDF?)")
     return np.asarray(images[0].convert("L"))
@@ -154,11 +156,11 @@ def _pdf_info(file: str) -> dict:
         if "incorrect password" in message or "encrypt" in message:
             raise InputError("PDF is encrypted (password protected)") from None
         # The first line is pdf2image's "Unable to get page count."; poppler's last says why.
-        raise InputError(f"not a readable PDF, damaged or truncated ({_last_line(error)})") from None
+        raise InputError(f"not a readable PDF, damaged or truncated ({one_line(error, last=True)})") from None
     except subprocess.TimeoutExpired:
         raise InputError("reading the PDF took too long (damaged PDF?)") from None
     except Exception as error:
-        raise InputError(f"not a readable PDF ({_first_line(error)})") from None
+        raise InputError(f"not a readable PDF ({one_line(error)})") from None
 
 
 def _page_size_points(info: dict) -> tuple[float, float]:
@@ -177,11 +179,11 @@ def _open_image(file: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(file)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise InputError(f"image too large to decode ({_first_line(error)})") from None
+        raise InputError(f"image too large to decode ({one_line(error)})") from None
     except UnidentifiedImageError:
         raise InputError("not a PDF or an image Pillow can read (unknown or damaged format)") from None
     except OSError as error:
-        raise InputError(f"cannot open image ({_first_line(error)})") from None
+        raise InputError(f"cannot open image ({one_line(error)})") from None
     if image.width * image.height > MAX_PIXELS:
         image.close()
         raise InputError(_too_big_message(image.size))
@@ -191,13 +193,3 @@ def _open_image(file: str) -> Image.Image:
 def _too_big_message(size: tuple[int, int]) -> str:
     return (f"image is {size[0]}x{size[1]} pixels, over the {MAX_PIXELS // 1_000_000}-megapixel "
             "limit (decompression bomb?)")
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0][:200]
-
-
-def _last_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[-1][:200]

@@ -25,7 +25,6 @@ from digitize.pages import InputError, count_pages, expand_inputs, load_page
 from digitize.reading import DEFAULT_REVIEW_BELOW, field_image, read_fields, segment_page
 
 COMMIT_INTERVAL_S = 1.0  # rewrite the output at most this often while files complete
-NUMBER_COLUMNS = ("page", "confidence", "x0", "y0", "x1", "y1")
 
 
 class OutputError(Exception):
@@ -170,8 +169,7 @@ def scan(options: ScanOptions, progress: Progress | None = None, report: Report 
 
 
 def _committed_rows(out: Path) -> dict[str, list[dict]]:
-    """The rows already in `out`, by file, numbers as numbers again: rewritten, they must read
-    exactly as before (the CSV quotes text but not numbers)."""
+    """The rows already in `out`, by file (rewritten by `write_csv` exactly as they were)."""
     if out.stat().st_size == 0:
         return {}  # e.g. made by `touch`: nothing done yet
     try:
@@ -182,18 +180,7 @@ def _committed_rows(out: Path) -> dict[str, list[dict]]:
     if missing:
         raise OutputError(f"--out {out}: cannot resume, not written by `digitize scan` "
                           f"(no column {', '.join(missing)})")
-    for column in NUMBER_COLUMNS:
-        frame[column] = frame[column].map(_number)
     return {file: rows.to_dict("records") for file, rows in frame.groupby("file", sort=False)}
-
-
-def _number(text: str) -> int | float | str:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text  # edited by hand: kept as it is
 
 
 def _run_in_pool(tasks, settings, model_dir: Path, workers: int, finish) -> None:

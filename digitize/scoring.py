@@ -20,6 +20,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from digitize.messages import one_line
 from digitize.output import unneutralize
 
 TRUTH_COLUMNS = ["file", "page", "field", "value", "x0", "y0", "x1", "y1"]
@@ -94,7 +95,7 @@ def read_csv_for_scoring(path: Path | str, required: Iterable[str] = TRUTH_COLUM
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read as CSV ({_one_line(error)})") from None
+        raise ValueError(f"{path}: cannot read as CSV ({one_line(error)})") from None
     return _clean(frame, str(path), list(required))
 
 
@@ -268,7 +269,3 @@ def _share(part: int, whole: int) -> float:
 
 def _percent(share: float) -> str:
     return f"{100 * share:.1f} %"
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())

@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from digitize.output import unneutralize
+from digitize.messages import one_line
 from digitize.review.store import (
-    ACCEPTED, CORRECTED, ILLEGIBLE, ReviewError, ReviewStore, first_line,
+    ACCEPTED, CORRECTED, ILLEGIBLE, ReviewError, ReviewStore,
 )
 
 CORRECTION_COLUMNS = ["file", "page", "field", "reviewed_value"]
@@ -81,7 +82,7 @@ def read_corrections(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except ValueError as error:  # parse errors, empty files and bad encodings
-        raise ReviewError(f"--apply {path}: not a CSV file ({first_line(error)})") from None
+        raise ReviewError(f"--apply {path}: not a CSV file ({one_line(error)})") from None
     except OSError as error:
         raise ReviewError(f"--apply {path}: cannot read ({error.strerror or error})") from None
     frame.columns = [str(column).strip() for column in frame.columns]

@@ -14,13 +14,13 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from digitize.messages import one_line
 from digitize.output import COLUMNS, read_entries, write_csv
 
 REVIEW_COLUMNS = ["reviewed_value", "reviewed"]
 ACCEPTED, CORRECTED, ILLEGIBLE = "accepted", "corrected", "illegible"
 ORDERS = ("confidence", "digit", "file")
 # Written back as numbers, as `digitize scan` wrote them (the CSV quotes text, not numbers).
-NUMBER_COLUMNS = ("page", "confidence", "x0", "y0", "x1", "y1")
 VALUE_PATTERN = re.compile(r"[0-9]{0,64}")  # a field holds digits only; empty = a blank field
 
 
@@ -70,7 +70,7 @@ class ReviewStore:
         try:
             frame = read_entries(path)
         except ValueError as error:  # pandas' parse errors and UnicodeDecodeError
-            raise ReviewError(f"{path}: not a CSV file ({first_line(error)})") from None
+            raise ReviewError(f"{path}: not a CSV file ({one_line(error)})") from None
         except OSError as error:
             raise ReviewError(f"{path}: cannot read ({error.strerror or error})") from None
         missing = [column for column in COLUMNS if column not in frame.columns]
@@ -155,8 +155,7 @@ class ReviewStore:
 
     def save(self) -> None:
         """Rewrite the CSV atomically with the decisions (`value` untouched)."""
-        rows = [{**row, **{c: _number(row[c]) for c in NUMBER_COLUMNS}} for row in self.rows]
-        write_csv(rows, self.path, self.columns)
+        write_csv(self.rows, self.path, self.columns)
 
     def labelled_rows(self) -> list[dict]:
         """Rows whose value a person confirmed (accepted or corrected) and that hold digits:
@@ -174,18 +173,3 @@ def _float(text: str) -> float:
         return float(text)
     except ValueError:
         return 0.0  # edited by hand into something else: show it first, it needs a look
-
-
-def _number(text: str) -> int | float | str:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text  # edited by hand: kept as it is
-
-
-def first_line(error: BaseException) -> str:
-    """An error's message cut to one line, for messages of one line."""
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0][:200]

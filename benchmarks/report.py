@@ -1,11 +1,16 @@
-"""The machine and library versions, written next to every benchmark figure."""
+"""Benchmark results: a Markdown file with the machine, library versions and the command
+next to the figures, in benchmarks/results/."""
 
 from __future__ import annotations
 
 import datetime
 import os
 import platform
+import sys
 from importlib import metadata
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def cpu_model() -> str:
@@ -33,3 +38,18 @@ def describe_machine() -> str:
         f"Libraries: {', '.join(versions)}  \n"
         f"Date: {datetime.date.today().isoformat()}  "
     )
+
+
+def write_results(name: str, title: str, lines: list[str]) -> Path:
+    """Write results/<name>.md (title, machine, command, then `lines`) and print it."""
+    script = Path(sys.argv[0]).name
+    text = "\n".join([
+        f"# {title}", "", describe_machine(),
+        f"Command: `{' '.join(['python', f'benchmarks/{script}', *sys.argv[1:]])}`",
+        "", *lines, "",
+    ])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.md"
+    path.write_text(text)
+    print(text)
+    return path
