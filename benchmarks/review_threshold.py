@@ -35,18 +35,17 @@ def main() -> None:
         scan(ScanOptions(inputs=args.inputs, out=out, review_below=0.0))
         entries = read_csv_for_scoring(out, OUTPUT_COLUMNS)
     truth = read_csv_for_scoring(args.truth)
-    doubtful = entries["needs_review"] == "true"
+    doubtful = entries["needs_review"].astype(bool)  # the scoring reader parses true/false
     lowest = entries["digit_confidences"].map(
         lambda text: min((float(c) for c in text.split(";") if c), default=1.0))
 
     rows = []
     for threshold in THRESHOLDS:
-        flagged = entries.assign(needs_review=(doubtful | (lowest < threshold)).map(
-            {True: "true", False: "false"}))
+        flagged = entries.assign(needs_review=doubtful | (lowest < threshold))
         result = score(flagged, truth)
         rows.append(f"| {threshold} | {result.field_exact_match:.1%} | {result.wrong} | "
                     f"{result.flagged_share_of_wrong:.0%} | {result.flagged_share_of_right:.0%} | "
-                    f"{(flagged['needs_review'] == 'true').mean():.0%} |")
+                    f"{flagged['needs_review'].mean():.0%} |")
     write_results("review_threshold", "Review threshold", [
         f"{len(entries)} fields read from {', '.join(args.inputs)}; truth {args.truth}. A field is "
         "flagged when its segmentation was doubtful or a digit's confidence is below the threshold.",
