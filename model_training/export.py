@@ -53,7 +53,8 @@ def install(model: keras.Model, card: dict, report_files: list[Path], model_dir:
 
 
 def _without_optimizer(model: keras.Model) -> keras.Model:
-    # Adam's two slots per weight would triple the file; digitize only predicts.
-    clone = keras.models.clone_model(model)
+    # Adam's two slots per weight would triple the file; digitize only predicts. (Keras 3's
+    # clone_model compiles the clone like the original, so rebuild from the config instead.)
+    clone = keras.Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     return clone

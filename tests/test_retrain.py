@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import zipfile
 
 import numpy as np
 import pytest
@@ -52,6 +53,8 @@ def test_shipped_model_meets_its_promises(mnist_dir):
     card = read_card(SHIPPED_DIR)
     path = SHIPPED_DIR / MODEL_NAME
     assert path.stat().st_size <= 5 * 2**20
+    with zipfile.ZipFile(path) as archive, archive.open("model.weights.h5") as weights:
+        assert b"optimizer" not in weights.read()  # only what predicting needs
     with quiet_tensorflow_startup():
         import keras
     model = keras.models.load_model(path, compile=False)
