@@ -32,7 +32,7 @@ from model_training.evaluate import Evaluation, evaluate, write_report
 from model_training.export import InstallDecision, decide, install
 from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, train_model
 from model_training.mnist import Split, canonical_checksums, load_split, resolve_mnist_dir
-from model_training.search_space import load_space, parse_fixes
+from model_training.search_space import SearchSpace, load_space, parse_fixes
 
 RESULTS_CSV = "search_results.csv"
 # With extra digits the model is meant to change; it may give up this much MNIST test accuracy.
@@ -70,15 +70,18 @@ class RetrainResult:
 
 def retrain(options: RetrainOptions) -> RetrainResult:
     keras.utils.set_random_seed(options.seed)
+    # Usage errors first, before any data is looked for.
+    pins = parse_fixes(options.fixes)
+    space = None if options.no_search else load_space(options.space).with_fixed(pins)
     mnist_dir = resolve_mnist_dir(options.mnist_dir)
     model_dir = options.model_dir or user_model_dir()
     baseline_dir = model_dir if read_card(model_dir) else SHIPPED_DIR
     if options.no_search:
-        best, results = _installed_architecture(baseline_dir, options.fixes), pd.DataFrame()
+        best, results = _installed_architecture(baseline_dir, pins), pd.DataFrame()
         project_dir, space_name = Path(options.search_dir) / "no-search", "none"
         project_dir.mkdir(parents=True, exist_ok=True)
     else:
-        outcome = _search(options, mnist_dir)
+        outcome = _search(space, options, mnist_dir)
         if outcome is None:
             print("Worker finished: the chief trains and installs the winner.", flush=True)
             return RetrainResult(results=pd.DataFrame())
@@ -137,10 +140,9 @@ def _precise_batch_norm(model: keras.Model, data) -> dict:
     return {"validation_before": before, "validation_after": after, "kept": kept}
 
 
-def _search(options: RetrainOptions, mnist_dir: Path):
+def _search(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
     """The grid search; (best hyperparameters, results, project dir, space name), or None on a
     distributed worker, whose part ends with the search."""
-    space = load_space(options.space).with_fixed(parse_fixes(options.fixes))
     print(f"Search space {space.name!r}: {space.grid_size()} grid points", flush=True)
     tuning = training_data(
         mnist_dir, options.validation_fraction, options.train_limit, seed=options.seed
@@ -158,10 +160,10 @@ def _search(options: RetrainOptions, mnist_dir: Path):
     return search.best_hyperparameters(tuner), results, project_dir, space.name
 
 
-def _installed_architecture(model_dir: Path, fixes: list[str]) -> kt.HyperParameters:
+def _installed_architecture(model_dir: Path, pins: dict) -> kt.HyperParameters:
     """--no-search: the hyperparameters of the model in `model_dir` (from its card), with
     any --fix applied on top."""
-    values = {**read_card(model_dir)["hyperparameters"], **parse_fixes(fixes)}
+    values = {**read_card(model_dir)["hyperparameters"], **pins}
     print(f"No search: the architecture of the model in {model_dir}", flush=True)
     return fixed_hyperparameters(values)
 
