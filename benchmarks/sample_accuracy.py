@@ -11,18 +11,17 @@ Writes benchmarks/results/sample_accuracy.md.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import write_results  # noqa: E402
+from sample_sets import as_given, sample_sets  # noqa: E402
 
 from digitize.scan import ScanOptions, scan  # noqa: E402
 from digitize.scoring import OUTPUT_COLUMNS, Score, read_csv_for_scoring, score  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -31,16 +30,9 @@ def main() -> None:
     parser.add_argument("--mnist-dir", type=Path)
     args = parser.parse_args()
 
-    rows = [row("bundled samples", scan_and_score(REPO / "samples" / "forms", REPO / "samples" / "truth.csv"))]
     with tempfile.TemporaryDirectory() as scratch:
-        for seed in args.seeds:
-            out = Path(scratch) / f"seed{seed}"
-            command = [sys.executable, str(REPO / "samples" / "generate.py"), "--out", str(out),
-                       "--seed", str(seed)]
-            if args.mnist_dir:
-                command += ["--mnist-dir", str(args.mnist_dir)]
-            subprocess.run(command, check=True, capture_output=True, cwd=REPO)
-            rows.append(row(f"fresh forms, seed {seed}", scan_and_score(out / "forms", out / "truth.csv")))
+        rows = [row(name, scan_and_score(forms, truth))
+                for name, forms, truth in sample_sets(args.seeds, Path(scratch), args.mnist_dir)]
 
     write_results("sample_accuracy", "Accuracy on sample forms", [
         "Ten forms per set, made by samples/generate.py from MNIST test digits; scanned with the "
@@ -55,9 +47,7 @@ def main() -> None:
 def scan_and_score(forms: Path, truth: Path) -> Score:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "entries.csv"
-        # Paths relative to the repository, as in truth.csv.
-        inputs = [str(forms.relative_to(REPO))] if forms.is_relative_to(REPO) else [str(forms)]
-        scan(ScanOptions(inputs=inputs, out=out))
+        scan(ScanOptions(inputs=[as_given(forms)], out=out))
         return score(read_csv_for_scoring(out, OUTPUT_COLUMNS), read_csv_for_scoring(truth))
 
 

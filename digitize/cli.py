@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from digitize.exit_codes import ExitCode
+from digitize.reading import DEFAULT_REVIEW_BELOW
 from digitize.tensorflow_startup import quiet_tensorflow_startup
 
 app = typer.Typer(
@@ -35,7 +36,7 @@ def scan(
     out: Annotated[Path, typer.Option("--out", "-o", help="The CSV to write: one row per field.")],
     errors: Annotated[Optional[Path], typer.Option(help="CSV listing the files that could not be read [default: <out>-errors.csv].")] = None,
     dpi: Annotated[int, typer.Option(min=72, max=1200, help="Resolution for rasterizing PDFs (images keep their own).")] = 300,
-    review_below: Annotated[float, typer.Option(min=0.0, max=1.0, help="Flag a field for review when a digit's confidence is below this.")] = 0.9,
+    review_below: Annotated[float, typer.Option(min=0.0, max=1.0, help="Flag a field for review when a digit's confidence is below this.")] = DEFAULT_REVIEW_BELOW,
     crops: Annotated[Optional[Path], typer.Option(help="Save each field's image into DIR; the CSV's crop column names it.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Keep the rows already in --out and skip their files.")] = False,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes [default: the machine's cores].")] = None,

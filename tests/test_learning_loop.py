@@ -90,5 +90,7 @@ def test_corrections_teach_an_unseen_style(tmp_path, mnist_dir):
     assert after.returncode == 0, after.stderr
     accuracy_after = digit_accuracy(tmp_path / "after.csv", held_out)
 
+    print(f"seven-segment digits on held-out pages: {accuracy_before:.1%} before, "
+          f"{accuracy_after:.1%} after learning from {exported} corrected digits")
     assert accuracy_before < 0.8, f"the style is not new to the model ({accuracy_before:.0%})"
     assert accuracy_after >= 0.95, f"{accuracy_before:.0%} -> {accuracy_after:.0%}"
