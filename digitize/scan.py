@@ -23,6 +23,7 @@ from digitize.model_files import MODEL_NAME, active_model_dir
 from digitize.output import COLUMNS, ERROR_COLUMNS, read_entries, write_csv
 from digitize.pages import InputError, count_pages, expand_inputs, load_page
 from digitize.reading import DEFAULT_REVIEW_BELOW, field_image, read_fields, segment_page
+from digitize.tensorflow_startup import quiet_tensorflow_startup
 
 COMMIT_INTERVAL_S = 1.0  # rewrite the output at most this often while files complete
 
@@ -186,7 +187,7 @@ def _committed_rows(out: Path) -> dict[str, list[dict]]:
 def _run_in_pool(tasks, settings, model_dir: Path, workers: int, finish) -> None:
     # "spawn": TensorFlow is not fork-safe, and each worker loads its own model once.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_pool_worker,
                              initargs=(model_dir,)) as pool:
         futures: set[Future] = set()
         queue = iter(tasks)
@@ -214,6 +215,18 @@ def _start_worker(model_dir: Path) -> None:
     global _classifier
     if _classifier is None or _classifier.model_dir != model_dir:
         _classifier = DigitClassifier(model_dir)
+
+
+def _start_pool_worker(model_dir: Path) -> None:
+    # The processes are the parallelism: workers each using every core for OpenCV and
+    # TensorFlow as well fight over them (benchmarks/scan_speed.py: 8 % slower on 2 cores).
+    cv2.setNumThreads(1)
+    with quiet_tensorflow_startup():
+        import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    _start_worker(model_dir)
 
 
 def read_page(file: str, number: int, dpi: int, review_below: float, crops: Path | None) -> PageResult:
