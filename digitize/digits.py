@@ -25,6 +25,9 @@ WIDE = 1.15  # wider than this times the typical digit height: maybe touching di
 CLOSE_GAP = 0.2  # of the typical digit height: strokes nearer than this may be one digit
 THIN = 0.35  # of the typical digit height: a stroke this narrow is a 1 or a piece of a digit
 DIGIT_ASPECT = 0.7  # typical width / height of one handwritten digit, to count touching ones
+STACKED = 0.5  # of the narrower one's width: neighbours overlapping this much in x are one digit
+STRAY_INK = 0.5  # a thin stroke with less ink than this (of its neighbour's) is not a digit...
+STRAY_HEIGHT = 0.9  # ...when it is also shorter than this: a stray mark or a pen's double line
 
 
 @dataclass
@@ -58,6 +61,11 @@ class FieldDigits:
 class _Blob:
     box: Box  # field-interior pixels
     labels: list[int]  # connected-component labels it is made of
+    ink: int  # pixels
+
+
+def _joined(a: _Blob, b: _Blob) -> _Blob:
+    return _Blob(Box.union([a.box, b.box]), a.labels + b.labels, a.ink + b.ink)
 
 
 def find_digits(page: CleanPage, target: Field) -> FieldDigits:
@@ -72,7 +80,7 @@ def find_digits(page: CleanPage, target: Field) -> FieldDigits:
     _, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
     inked = set(np.unique(labels[clear > 0]).tolist())
     blobs = [
-        _Blob(Box(x, y, x + w, y + h), [label])
+        _Blob(Box(x, y, x + w, y + h), [label], int(area))
         for label, (x, y, w, h, area) in enumerate(stats[1:], start=1)
         if label in inked and area >= SPECK_AREA * interior.height**2
     ]
@@ -128,8 +136,7 @@ def _merge_fragments(blobs: list[_Blob], typical: float) -> list[_Blob]:
         if partner is None:
             return blobs
         piece, nearest = partner
-        merged = _Blob(Box.union([piece.box, nearest.box]), piece.labels + nearest.labels)
-        blobs = sorted([b for b in blobs if b is not piece and b is not nearest] + [merged],
+        blobs = sorted([b for b in blobs if b is not piece and b is not nearest] + [_joined(piece, nearest)],
                        key=lambda b: b.box.x0)
 
 
@@ -144,9 +151,12 @@ def _alternatives(
     """For each stretch of ink, its readings: as is, and where geometry is unsure, the other.
 
     - a component wider than a digit: whole, or cut into touching digits;
-    - two neighbours overlapping in x, narrow together: apart, or one digit in two strokes.
-    Two thin strokes almost touching (a 1 drawn twice? "11" written tight?) are kept apart but
-    left to a person: the classifier is sure of each stroke either way.
+    - two neighbours overlapping in x, narrow together or one above the other: apart, or one
+      digit in two strokes.
+    Two thin strokes almost touching (a 1 drawn twice? "11" written tight?) are left to a
+    person, as the classifier is sure of each stroke either way; they are kept apart unless
+    one is a stray: much fainter and shorter than the other, which a second 1 by the same
+    hand would not be.
     """
     groups: list[list[list[_Blob]]] = []
     i = 0
@@ -155,13 +165,18 @@ def _alternatives(
         following = blobs[i + 1] if i + 1 < len(blobs) else None
         if blob.box.width > WIDE * typical:
             groups.append([[blob], _split(blob, labels, typical)])
-        elif following is not None and _maybe_one_digit(blob.box, following.box, typical):
-            joined = _Blob(Box.union([blob.box, following.box]), blob.labels + following.labels)
-            groups.append([[blob, following], [joined]])
+        elif following is not None and _thin_and_close(blob.box, following.box, typical) and (
+                _stray(blob, following) or _stray(following, blob)):
+            doubts.append("a faint stroke beside a digit, read as part of it")
+            groups.append([[_joined(blob, following)]])
             i += 1
+        elif following is not None and _maybe_one_digit(blob.box, following.box, typical):
+            groups.append([[blob, following], [_joined(blob, following)]])
+            i += 1
+        elif following is not None and _thin_and_close(blob.box, following.box, typical):
+            doubts.append("two strokes almost touching: one digit or two?")
+            groups.append([[blob]])
         else:
-            if following is not None and _thin_and_close(blob.box, following.box, typical):
-                doubts.append("two strokes almost touching: one digit or two?")
             groups.append([[blob]])
         i += 1
     return groups
@@ -172,7 +187,13 @@ def _thin_and_close(a: Box, b: Box, typical: float) -> bool:
 
 
 def _maybe_one_digit(a: Box, b: Box, typical: float) -> bool:
-    return _x_overlap(a, b) > 0 and Box.union([a, b]).width <= 1.1 * typical
+    overlap = _x_overlap(a, b)
+    return overlap > 0 and (Box.union([a, b]).width <= 1.1 * typical
+                            or overlap >= STACKED * min(a.width, b.width))
+
+
+def _stray(mark: _Blob, digit: _Blob) -> bool:
+    return mark.ink < STRAY_INK * digit.ink and mark.box.height < STRAY_HEIGHT * digit.box.height
 
 
 def _split(blob: _Blob, labels: np.ndarray, typical: float) -> list[_Blob]:
@@ -193,7 +214,7 @@ def _split(blob: _Blob, labels: np.ndarray, typical: float) -> list[_Blob]:
         rows = np.flatnonzero(ink[:, left:right].any(axis=1))
         if right > left and rows.size:
             piece = Box(box.x0 + left, box.y0 + rows[0], box.x0 + right, box.y0 + rows[-1] + 1)
-            result.append(_Blob(piece, blob.labels))
+            result.append(_Blob(piece, blob.labels, int(ink[:, left:right].sum())))
     return result
 
 
@@ -208,7 +229,8 @@ def _one_per_cell(blobs: list[_Blob], target: Field, interior: Box, doubts: list
     height = max((c.box.height for c in target.cells), default=0)
     for cell in sorted(by_cell):
         parts = by_cell[cell]
-        joined = _Blob(Box.union(p.box for p in parts), [l for p in parts for l in p.labels])
+        joined = _Blob(Box.union(p.box for p in parts), [l for p in parts for l in p.labels],
+                       sum(p.ink for p in parts))
         if max(joined.box.height, joined.box.width) < MIN_DIGIT_OF_BOX * height:
             continue  # a speck of dust in an empty cell
         if len(parts) > 1:  # a broken digit, or a digit and a stray mark: which is which?

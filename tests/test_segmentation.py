@@ -110,6 +110,36 @@ def test_a_digit_in_pieces_is_one_digit():
     assert len(digits[0].slots) == 1 and not digits[0].slots[0].ambiguous
 
 
+def test_a_faint_stroke_beside_a_1_is_part_of_it():
+    """MNIST has 1s drawn with a second, thinner line beside them; that line is no digit."""
+    image = page()
+    box(image, 300, 400, 400, 160)
+    cv2.line(image, (400, 440), (395, 525), 0, 14)  # the 1
+    cv2.line(image, (418, 455), (416, 515), 0, 4)  # a faint, shorter second line
+    _, _, digits = segment(image)
+    assert [len(slot.options[0]) for slot in digits[0].slots] == [1]
+    assert digits[0].doubts  # still shown to a person
+
+
+def test_11_written_tight_stays_two_digits():
+    image = page()
+    box(image, 300, 400, 400, 160)
+    cv2.line(image, (400, 440), (395, 525), 0, 12)
+    cv2.line(image, (422, 442), (418, 527), 0, 12)
+    _, _, digits = segment(image)
+    assert sum(len(slot.options[0]) for slot in digits[0].slots) == 2
+
+
+def test_a_digit_in_two_pieces_one_above_the_other_may_be_one(mnist_test):
+    """A 6 whose loop came apart from its stem: the pieces overlap in x, so they may be one."""
+    image = page()
+    box(image, 300, 400, 300, 160)
+    cv2.line(image, (440, 440), (415, 478), 0, 8)  # the stem
+    cv2.ellipse(image, (418, 508), (22, 16), 0, 0, 360, 0, 8)  # the loop: below, apart, wide
+    _, _, digits = segment(image)
+    assert sum(min(len(option) for option in slot.options) for slot in digits[0].slots) == 1
+
+
 def test_touching_digits_may_be_read_as_two(mnist_test):
     image = page()
     box(image, 300, 400, 500, 160)
