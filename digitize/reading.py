@@ -15,7 +15,7 @@ from digitize.fields import Field, find_fields, find_ruling
 from digitize.geometry import Box
 from digitize.normalize import normalize_digit
 
-DEFAULT_REVIEW_BELOW = 0.95  # chosen on sample forms: benchmarks/review_threshold.py
+DEFAULT_REVIEW_BELOW = 0.99  # chosen on sample forms: benchmarks/review_threshold.py
 # Alternative segmentations closer than this ratio of probabilities get a review flag.
 AMBIGUITY_MARGIN = 4.0
 

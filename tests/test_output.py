@@ -21,6 +21,7 @@ from digitize.exit_codes import ExitCode
 from digitize.output import (
     COLUMNS, ERROR_COLUMNS, read_entries, spreadsheet_safe, unneutralize, write_csv,
 )
+from digitize.reading import DEFAULT_REVIEW_BELOW
 from digitize.scan import ScanOptions, scan
 from synthetic_forms import PAGE_SIZE, blank_page, form_page, write_corrupt_png, write_image, write_pdf
 
@@ -180,7 +181,7 @@ def test_column_contract(forms):
         assert len(confidences) == len(row["value"])
         assert all(0.0 <= c <= 1.0 for c in confidences)
         if row["needs_review"] == "false":
-            assert all(c >= 0.9 for c in confidences)  # the default --review-below
+            assert all(c >= DEFAULT_REVIEW_BELOW for c in confidences)
         assert row["crop"] == ""
 
 
