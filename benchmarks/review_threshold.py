@@ -2,7 +2,7 @@
 share of right fields flagged (work for the reviewer), on the bundled sample forms and on
 fresh forms made the same way with other seeds (more mistakes to learn from).
 
-    python benchmarks/review_threshold.py [--seeds 1 2 3] [--mnist-dir DIR]
+    python benchmarks/review_threshold.py [--seeds 1 2 3 4 5 6] [--mnist-dir DIR]
 
 Scans once with no confidence threshold (only doubtful segmentations flagged), then applies
 each threshold to the digit confidences. Writes benchmarks/results/review_threshold.md.
@@ -27,7 +27,7 @@ THRESHOLDS = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3, 4, 5, 6])
     parser.add_argument("--mnist-dir", type=Path)
     args = parser.parse_args()
 
