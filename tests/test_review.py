@@ -294,7 +294,9 @@ def test_decisions_through_the_api_are_saved_at_once(served):
     assert request(server, "/api/items?order=../../x")[0] == 400
 
 
-def test_ctrl_c_stops_the_command_cleanly(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_ctrl_c_or_kill_stops_the_command_cleanly(tmp_path, stop):
+    """A terminal's Ctrl-C and a service manager's SIGTERM both stop it as a person would."""
     path = write_entries(tmp_path / "e.csv", [entry()])
     process = subprocess.Popen(
         [sys.executable, "-m", "digitize", "review", str(path)], cwd=tmp_path,
@@ -306,7 +308,7 @@ def test_ctrl_c_stops_the_command_cleanly(tmp_path):
     try:
         line = process.stdout.readline()
         assert line.startswith("Review at http://127.0.0.1:") and "?token=" in line, line
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, err = process.communicate(timeout=30)
     finally:
         process.kill()

@@ -18,6 +18,7 @@ import hmac
 import json
 import re
 import secrets
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,15 +119,23 @@ def start_server(store: ReviewStore, crops: CropSource, order: str = "confidence
 
 def serve_until_interrupted(store: ReviewStore, crops: CropSource, order: str,
                             announce: Callable[[str], None]) -> None:
-    """Serve until Ctrl-C; `announce` gets the one line with the URL."""
+    """Serve until Ctrl-C or SIGTERM; `announce` gets the one line with the URL."""
     server = start_server(store, crops, order)
-    announce(f"Review at {server.url}  (Ctrl-C to stop)")
+    # SIGTERM (a closed terminal session, a service manager) stops as Ctrl-C does, so the
+    # corrections still reach the labelled-digits folder afterwards.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        announce(f"Review at {server.url}  (Ctrl-C to stop)")
         server.wait()
     except KeyboardInterrupt:
         pass  # the way to stop: every decision is saved already
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.stop()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 class QuietServer(ThreadingHTTPServer):
