@@ -153,6 +153,18 @@ def test_failed_save_keeps_the_file_and_the_state(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["e.csv"]
 
 
+def test_each_field_says_why_it_was_flagged(tmp_path):
+    path = write_entries(tmp_path / "e.csv", [
+        entry(),  # 42 with digits at 0.9 and 0.5
+        entry(field="field_2", digit_confidences="0.9999;0.9995"),
+        entry(field="field_3", needs_review="false", digit_confidences="0.9999;0.9995"),
+    ])
+    store = ReviewStore.load(path, review_all=True)
+    assert store.item(0).why == "Flagged: digit 2, read as 2, is 50% sure"
+    assert "segmentation" in store.item(1).why
+    assert store.item(2).why == ""
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "no such file"),
     ("a,b\n1,2\n", "not an entries CSV"),

@@ -98,6 +98,7 @@ def test_review_with_the_keyboard(browser, review):
     wait_for_crop(page)
     assert page.locator("img[src='x']").count() == 0 and dialogs == []
     assert page.locator("#digits li").count() == len(values[0])
+    expect(page.locator("#why")).to_have_text(store.items("file")[0].why)
 
     page.keyboard.press("Enter")  # accept as read
     expect(file).to_have_text("forms/a.png")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from digitize.messages import one_line
 from digitize.output import COLUMNS, read_entries, write_csv
+from digitize.reading import DEFAULT_REVIEW_BELOW
 
 REVIEW_COLUMNS = ["reviewed_value", "reviewed"]
 ACCEPTED, CORRECTED, ILLEGIBLE = "accepted", "corrected", "illegible"
@@ -40,6 +41,7 @@ class Item:
     confidence: float
     digits: list[tuple[str, float]]  # (predicted digit, its confidence)
     group: str  # predicted digit of the least certain digit ("" when there are no digits)
+    why: str  # why the scan flagged it, as far as the CSV tells ("" when not flagged)
     reviewed: str
     reviewed_value: str
 
@@ -120,7 +122,8 @@ class ReviewStore:
         return Item(
             row=index, file=row["file"], page=row["page"], field=row["field"],
             value=row["value"], confidence=_float(row["confidence"]), digits=digits,
-            group=least_certain, reviewed=row["reviewed"], reviewed_value=row["reviewed_value"],
+            group=least_certain, why=_why_flagged(row["needs_review"] == "true", digits),
+            reviewed=row["reviewed"], reviewed_value=row["reviewed_value"],
         )
 
     # --- decisions -------------------------------------------------------------------------
@@ -162,6 +165,19 @@ class ReviewStore:
         the ones that can teach the model."""
         return [row for row in self.rows
                 if row["reviewed"] in (ACCEPTED, CORRECTED) and row["reviewed_value"]]
+
+
+def _why_flagged(flagged: bool, digits: list[tuple[str, float]]) -> str:
+    """The CSV keeps the digits' confidences but not the segmentation's doubts: a flagged
+    field whose digits are all sure was flagged for how its ink was cut into digits."""
+    if not flagged:
+        return ""
+    if digits:
+        position, (digit, confidence) = min(enumerate(digits, 1), key=lambda pair: pair[1][1])
+        if confidence < DEFAULT_REVIEW_BELOW:
+            return f"Flagged: digit {position}, read as {digit}, is {confidence:.0%} sure"
+    return ("Flagged for its segmentation: the ink may be cut into digits wrongly "
+            "(one digit or two, ink on the border, two marks in one cell)")
 
 
 def _confidences(text: str) -> list[float]:

@@ -73,6 +73,7 @@ function show() {
   $("value").textContent = item.value === "" ? "(empty)" : item.value;
   $("confidence").textContent = `${Math.round(item.confidence * 100)}% overall`;
   showDigits(item);
+  $("why").textContent = item.why;
   showStatus(item);
   $("message").textContent = "";
   const answer = $("answer");
@@ -87,7 +88,7 @@ function showDigits(item) {
   list.replaceChildren();
   for (const { digit, confidence } of item.digits) {
     const chip = document.createElement("li");
-    chip.className = confidence < 0.5 ? "low" : confidence < 0.9 ? "doubt" : "sure";
+    chip.className = confidence < 0.5 ? "low" : confidence < 0.99 ? "doubt" : "sure"; // 0.99: scan's default --review-below
     const digitText = document.createElement("span");
     digitText.className = "digit";
     digitText.textContent = digit;
