@@ -136,8 +136,8 @@ def _merge_fragments(blobs: list[_Blob], typical: float) -> list[_Blob]:
         if partner is None:
             return blobs
         piece, nearest = partner
-        blobs = sorted([b for b in blobs if b is not piece and b is not nearest] + [_joined(piece, nearest)],
-                       key=lambda b: b.box.x0)
+        rest = [b for b in blobs if b is not piece and b is not nearest]
+        blobs = sorted(rest + [_joined(piece, nearest)], key=lambda b: b.box.x0)
 
 
 def _x_overlap(a: Box, b: Box) -> float:
@@ -155,7 +155,7 @@ def _alternatives(
       digit in two strokes.
     Two thin strokes almost touching (a 1 drawn twice? "11" written tight?) are left to a
     person, as the classifier is sure of each stroke either way; they are kept apart unless
-    one is a stray: much fainter and shorter than the other, which a second 1 by the same
+    one is a stray: much less ink and shorter than the other, which a second 1 by the same
     hand would not be.
     """
     groups: list[list[list[_Blob]]] = []
@@ -163,17 +163,17 @@ def _alternatives(
     while i < len(blobs):
         blob = blobs[i]
         following = blobs[i + 1] if i + 1 < len(blobs) else None
+        thin_pair = following is not None and _thin_and_close(blob.box, following.box, typical)
         if blob.box.width > WIDE * typical:
             groups.append([[blob], _split(blob, labels, typical)])
-        elif following is not None and _thin_and_close(blob.box, following.box, typical) and (
-                _stray(blob, following) or _stray(following, blob)):
+        elif thin_pair and (_stray(blob, following) or _stray(following, blob)):
             doubts.append("a faint stroke beside a digit, read as part of it")
             groups.append([[_joined(blob, following)]])
             i += 1
         elif following is not None and _maybe_one_digit(blob.box, following.box, typical):
             groups.append([[blob, following], [_joined(blob, following)]])
             i += 1
-        elif following is not None and _thin_and_close(blob.box, following.box, typical):
+        elif thin_pair:
             doubts.append("two strokes almost touching: one digit or two?")
             groups.append([[blob]])
         else:
