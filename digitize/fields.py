@@ -19,13 +19,14 @@ from digitize.geometry import Box
 MIN_CELL_SIDE_IN = 0.15  # smaller holes are letters' counters, checkbox ticks, noise
 MAX_FIELD_HEIGHT_IN = 1.2  # number fields are one line; taller frames hold text or photos
 MIN_RULING_IN = 0.12  # strokes at least this long and straight count as ruling
+RULING_GAP_IN = 0.12  # gaps this short in a printed rule are the scan's, not the form's
 COMB_CELL_MAX_ASPECT = 1.5  # a one-digit cell is at most this much wider than tall
 
 
 @dataclass(frozen=True)
 class Cell:
     box: Box  # bounding box of the hole inside the border
-    outline: np.ndarray  # the hole's contour, page pixels (cv2 contour)
+    outline: np.ndarray  # the hole's convex hull, page pixels (cv2 contour)
 
 
 @dataclass
@@ -63,7 +64,7 @@ def find_ruling(ink: np.ndarray, dpi: float) -> np.ndarray:
 def find_fields(ruling: np.ndarray, dpi: float) -> list[Field]:
     """Fields on a deskewed page, in reading order, from its ruling (`find_ruling`)."""
     cells = _holes(ruling, dpi)
-    return reading_order(_group_cells(cells, dpi))
+    return reading_order(_group_cells(cells, ruling, dpi))
 
 
 def _holes(ruling: np.ndarray, dpi: float) -> list[Cell]:
@@ -83,7 +84,9 @@ def _holes(ruling: np.ndarray, dpi: float) -> list[Cell]:
         # A box's hole fills its bounding rectangle; the gap between two letters does not.
         if cv2.contourArea(contour) < 0.85 * w * h:
             continue
-        holes.append(Cell(Box(x, y, x + w, y + h), contour))
+        # The hull: ink lying on the border from inside (the base of a 2 on the bottom rule)
+        # joins the ruling and dents the hole; the digit's cell is still the whole box.
+        holes.append(Cell(Box(x, y, x + w, y + h), cv2.convexHull(contour)))
     # A thick 0 or 8 written in a box can itself enclose a hole: it is the box's content.
     return [h for h in holes if not any(_inside(h.box, other.box) for other in holes if other is not h)]
 
@@ -93,14 +96,15 @@ def _inside(inner: Box, outer: Box) -> bool:
             and inner.y1 <= outer.y1 and inner != outer)
 
 
-def _group_cells(cells: list[Cell], dpi: float) -> list[Field]:
+def _group_cells(cells: list[Cell], ruling: np.ndarray, dpi: float) -> list[Field]:
     """Runs of narrow cells sharing borders become combs; other cells stand alone."""
     fields = []
-    for run in _bridge_missing_cells(_runs(cells, dpi), dpi):
+    for run in _bridge_missing_cells(_runs(cells, dpi), ruling, dpi):
         pitch = float(np.median([c.box.width for c in run]))
         height = float(np.median([c.box.height for c in run]))
-        outer = _outer(Box.union(c.box for c in run), dpi)
         if len(run) > 1 and pitch <= COMB_CELL_MAX_ASPECT * height:
+            run = _complete_comb(run, cells, ruling, dpi)
+            outer = _outer(Box.union(c.box for c in run), dpi)
             fields.append(Field(box=outer, cells=_even_cells(run, pitch), kind="comb"))
         else:
             kind = "cell" if len(run) > 1 else "box"  # a row of a table, or a lone box
@@ -133,30 +137,88 @@ def _runs(cells: list[Cell], dpi: float) -> list[list[Cell]]:
     return runs
 
 
-def _bridge_missing_cells(runs: list[list[Cell]], dpi: float) -> list[list[Cell]]:
-    """Join two comb runs separated by one missing cell (a digit written over a divider hides
-    that cell's hole) into one run, with the missing cell put back."""
+def _bridge_missing_cells(runs: list[list[Cell]], ruling: np.ndarray, dpi: float) -> list[list[Cell]]:
+    """Join comb runs on one line into one run when the cells between them did not close
+    (a digit written over a divider, a faint rule broken in the scan), with the missing
+    stretch put back as a cell (`_even_cells` cuts it to the comb's pitch)."""
     gap = dpi * 0.06
     runs = sorted(runs, key=lambda run: run[0].box.x0)
     joined: list[list[Cell]] = []
     for run in runs:
-        host = next((j for j in joined if _continues(j, run, gap)), None)
+        host = next((j for j in joined if _continues(j, run, gap, ruling, dpi)), None)
         if host is None:
             joined.append(run)
             continue
         left, right = host[-1].box, run[0].box
-        missing = Box(left.x1, left.y0, right.x0, left.y1)
-        host.append(Cell(missing, missing.corners().astype(np.int32).reshape(-1, 1, 2)))
+        host.append(_cell(Box(left.x1, left.y0, right.x0, left.y1)))
         host.extend(run)
     return joined
 
 
-def _continues(run: list[Cell], following: list[Cell], gap: float) -> bool:
+def _continues(run: list[Cell], following: list[Cell], gap: float, ruling: np.ndarray,
+               dpi: float) -> bool:
     a, b = run[-1].box, following[0].box
     pitch = float(np.median([c.box.width for c in run + following]))
     comb_like = pitch <= COMB_CELL_MAX_ASPECT * min(a.height, b.height) and len(run + following) > 2
-    return (comb_like and abs(a.y0 - b.y0) <= gap and abs(a.y1 - b.y1) <= gap
-            and 0.5 * pitch <= b.x0 - a.x1 <= 1.5 * pitch)
+    if not (comb_like and abs(a.y0 - b.y0) <= gap and abs(a.y1 - b.y1) <= gap):
+        return False
+    between = b.x0 - a.x1
+    one_missing = 0.5 * pitch <= between <= 1.5 * pitch
+    return one_missing or (between > 0 and _ruled(ruling, a, dpi)[a.x1:b.x0].all())
+
+
+def _complete_comb(run: list[Cell], cells: list[Cell], ruling: np.ndarray, dpi: float) -> list[Cell]:
+    """Put back a comb's end cells whose holes did not close: where the comb's top and bottom
+    rules run on past its first or last cell to an end border, the cells are there."""
+    period = float(np.median([b.box.x0 - a.box.x0 for a, b in zip(run, run[1:])]))
+    width = int(round(np.median([c.box.width for c in run])))
+    divider = max(0.0, period - width)
+    first, last = run[0].box, run[-1].box
+    ruled = _ruled(ruling, first, dpi)
+    own = {id(cell) for cell in run}
+    for cell in cells:  # the rules may go on into other fields on this line: not this comb's
+        if id(cell) not in own and min(cell.box.y1, first.y1) > max(cell.box.y0, first.y0):
+            ruled[cell.box.x0:cell.box.x1] = False
+    left = _rules_end(ruled, ruling, first, first.x0 - 1, -1)
+    right = _rules_end(ruled, ruling, last, last.x1, +1)
+    before = int(round((first.x0 - left - divider) / period))
+    after = int(round((right - last.x1 - divider) / period))
+
+    def shifted(like: Box, cells_over: int) -> Cell:
+        x0 = like.x0 + int(round(cells_over * period))
+        return _cell(Box(x0, like.y0, x0 + width, like.y1))
+
+    return ([shifted(first, -k) for k in range(before, 0, -1)] + run
+            + [shifted(last, k) for k in range(1, after + 1)])
+
+
+def _ruled(ruling: np.ndarray, cell: Box, dpi: float) -> np.ndarray:
+    """Per page column: do rules run both just above and just below `cell`'s line? Gaps
+    shorter than RULING_GAP_IN are filled: they are the scan's, not the form's."""
+    band = max(2, int(round(dpi * 0.03)))  # a hole's box includes its border's inner edge
+    top = ruling[max(0, cell.y0 - band):cell.y0 + band].any(axis=0)
+    bottom = ruling[max(0, cell.y1 - band):cell.y1 + band].any(axis=0)
+    both = (top & bottom).astype(np.uint8).reshape(1, -1)
+    length = max(1, int(dpi * RULING_GAP_IN))
+    return cv2.morphologyEx(both, cv2.MORPH_CLOSE, np.ones((1, length), np.uint8))[0] > 0
+
+
+def _rules_end(ruled: np.ndarray, ruling: np.ndarray, cell: Box, start: int, step: int) -> int:
+    """From column `start` going by `step`: the outer edge of the last ruled column when an
+    end border (a vertical rule as tall as the cell) stands there, else where it started."""
+    x = start
+    while 0 <= x < ruled.size and ruled[x]:
+        x += step
+    end = x - step  # the last ruled column; start - step when none
+    border = ruling[cell.y0:cell.y1, max(0, end - 2):end + 3].any(axis=1).mean() >= 0.8
+    if end == start - step or not border:
+        end = start - step
+    return end + 1 if step > 0 else end
+
+
+def _cell(box: Box) -> Cell:
+    """A cell put back where no hole was found: its outline is its box."""
+    return Cell(box, box.corners().astype(np.int32).reshape(-1, 1, 2))
 
 
 def _even_cells(run: list[Cell], pitch: float) -> list[Cell]:
@@ -172,8 +234,7 @@ def _even_cells(run: list[Cell], pitch: float) -> list[Cell]:
         for k in range(parts):
             x0 = cell.box.x0 + int(round(k * step))
             x1 = cell.box.x0 + int(round((k + 1) * step))
-            box = Box(x0, cell.box.y0, x1, cell.box.y1)
-            cells.append(Cell(box, box.corners().astype(np.int32).reshape(-1, 1, 2)))
+            cells.append(_cell(Box(x0, cell.box.y0, x1, cell.box.y1)))
     return cells
 
 

@@ -187,3 +187,35 @@ def test_comb_with_a_cell_hidden_by_ink_stays_one_field(mnist_test):
     cv2.fillPoly(image, [np.array([[corner, top], [corner + 70, top], [corner, top + 90]])], 0)
     _, fields, _ = segment(image)
     assert len(fields) == 1 and fields[0].kind == "comb" and len(fields[0].cells) == 8
+
+
+@pytest.mark.parametrize("broken", ["first", "last", "two in the middle"])
+def test_comb_cells_whose_rule_broke_in_the_scan_are_kept(mnist_test, broken):
+    """A faintly printed rule breaks up: a cell's hole does not close, but the comb's top and
+    bottom rules run on over it to the comb's end, so the cell is still the comb's."""
+    image = page()
+    cell, left, top = 110, 200, 600
+    for k in range(8):
+        box(image, left + k * cell, top, cell, 130)
+    for k, label in enumerate([3, 1, 4, 1, 5, 9, 2, 6]):
+        paste_digit(image, digit_of(mnist_test, label, k), left + k * cell + 15, top + 25)
+    gaps = {"first": [0], "last": [7], "two in the middle": [3, 4]}[broken]
+    for k in gaps:  # a gap in the top rule, and for the inner cells a divider gone as well
+        x = left + k * cell
+        image[top - 3:top + 4, x + 40:x + 60] = WHITE
+        if broken == "two in the middle":
+            image[top + 4:top + 127, x + cell - 3:x + cell + 4] = WHITE
+    _, fields, digits = segment(image)
+    assert len(fields) == 1 and fields[0].kind == "comb" and len(fields[0].cells) == 8
+    assert len(digits[0].slots) == 8
+
+
+def test_combs_on_one_line_with_a_label_between_stay_apart():
+    image = page()
+    cell, top = 110, 600
+    for left in (200, 900):
+        for k in range(4):
+            box(image, left + k * cell, top, cell, 130)
+    cv2.putText(image, "Ext", (680, top + 90), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 0, 6)
+    _, fields, _ = segment(image)
+    assert [(f.kind, len(f.cells)) for f in fields] == [("comb", 4), ("comb", 4)]
