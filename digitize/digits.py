@@ -83,6 +83,7 @@ def find_digits(page: CleanPage, target: Field) -> FieldDigits:
         _Blob(Box(x, y, x + w, y + h), [label], int(area))
         for label, (x, y, w, h, area) in enumerate(stats[1:], start=1)
         if label in inked and area >= SPECK_AREA * interior.height**2
+        and min(w, h) > 1  # a line one pixel thin is print (a doubled divider), not a pen
     ]
     doubts: list[str] = []
     if target.kind == "comb":

@@ -44,7 +44,7 @@ def test_customer_form_comb_fields(tmp_path):
     scan(ScanOptions(inputs=[str(CUSTOMER_FORM)], out=out, workers=1))
     rows = read_entries(out)
     found = Counter(rows["value"]) & Counter(CUSTOMER_NUMBERS)
-    # 5 of 7 today: the account number has a 0 read as 6 and the mobile's 2 (its base on the
-    # bottom rule) is read as 7, both flagged. Whole combs are found even where the faint
-    # print broke a rule (the PAN's first cell, the phone's last ones).
-    assert sum(found.values()) >= 5, rows[["field", "value"]].to_string()
+    # 6 of 7 today: the mobile number's 2 (its base on the bottom rule) is read as 7, and
+    # flagged. Whole combs are found even where the faint print broke a rule (the PAN's
+    # first cell, the phone's last ones), and hairline dividers are no 1s.
+    assert sum(found.values()) >= 6, rows[["field", "value"]].to_string()

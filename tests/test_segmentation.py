@@ -219,3 +219,19 @@ def test_combs_on_one_line_with_a_label_between_stay_apart():
     cv2.putText(image, "Ext", (680, top + 90), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 0, 6)
     _, fields, _ = segment(image)
     assert [(f.kind, len(f.cells)) for f in fields] == [("comb", 4), ("comb", 4)]
+
+
+def test_a_comb_printed_with_thin_doubled_dividers_is_empty_when_nothing_is_written():
+    """Scanned print: each divider two hairlines that wander by a pixel. Neither is a digit."""
+    image = page()
+    cell, left, top, height = 110, 200, 600, 130
+    cv2.rectangle(image, (left, top), (left + 8 * cell, top + height), 0, 3)
+    rng = np.random.default_rng(0)
+    for k in range(1, 8):
+        for offset in (-2, 2):
+            x = left + k * cell + offset
+            for y in range(top, top + height, 6):  # 6-pixel pieces, each a pixel off or not
+                image[y:y + 6, x + rng.integers(0, 2)] = 0
+    _, fields, digits = segment(image)
+    assert len(fields) == 1 and fields[0].kind == "comb" and len(fields[0].cells) == 8
+    assert digits[0].slots == []
