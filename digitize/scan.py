@@ -85,88 +85,108 @@ Report = Callable[[str], None]
 
 
 def scan(options: ScanOptions, progress: Progress | None = None, report: Report | None = None) -> ScanSummary:
-    progress = progress or (lambda event, amount: None)
-    report = report or (lambda message: None)
-    summary = ScanSummary()
     model_dir = options.model_dir or active_model_dir()
     if not (model_dir / MODEL_NAME).is_file():
         raise ModelError(f"{model_dir / MODEL_NAME}: no digit model there (run `digitize retrain`)")
-
-    committed: dict[str, list[dict]] = {}
-    if options.resume and options.out.is_file():
-        committed = _committed_rows(options.out)
-    errors: list[dict] = []
-
-    inputs = expand_inputs(options.inputs)
-    for argument, reason in inputs.missing:
-        _fail(errors, summary, report, argument, None, reason)
-    todo = [f for f in inputs.files if f not in committed]
-    position = {file: index for index, file in enumerate(todo)}
-    summary.skipped = len(inputs.files) - len(todo)
-    progress("files_total", len(todo))
-
-    tasks: list[tuple[str, int]] = []
-    pages_of: dict[str, int] = {}
-    for file in todo:
-        try:
-            pages_of[file] = count_pages(file, options.dpi)
-            tasks.extend((file, number) for number in range(1, pages_of[file] + 1))
-        except InputError as error:
-            _fail(errors, summary, report, file, None, str(error))
-            progress("file", 1)
-        except OSError as error:
-            _fail(errors, summary, report, file, None, f"cannot read file ({error.strerror or error})")
-            progress("file", 1)
-    progress("pages_total", len(tasks))
-
-    pending: dict[str, dict[int, PageResult]] = {file: {} for file in pages_of}
-    last_commit = 0.0
-
-    def commit(force: bool = False) -> None:
-        nonlocal last_commit
-        if force or time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
-            # Kept files first, then input order, whatever order the workers finish in.
-            files = sorted(committed, key=lambda file: position.get(file, -1))
-            rows = [row for file in files for row in committed[file]]
-            write_csv(rows, options.out, COLUMNS)
-            write_csv(errors, options.errors_path, ERROR_COLUMNS)
-            last_commit = time.monotonic()
-
-    def finish(result: PageResult) -> None:
-        summary.pages += 1
-        for stage, seconds in result.seconds.items():
-            summary.seconds[stage] += seconds
-        progress("page", 1)
-        if result.error:
-            _fail(errors, summary, report, result.file, result.page, result.error, count_file=False)
-        pending[result.file][result.page] = result
-        if len(pending[result.file]) == pages_of[result.file]:
-            done = pending.pop(result.file)  # once, not per page: the file's pages are all here
-            pages = [done[n] for n in range(1, pages_of[result.file] + 1)]
-            if any(p.error for p in pages):
-                summary.failed += 1
-            rows = [row for p in pages for row in p.rows]
-            summary.files += 1
-            summary.fields += len(rows)
-            summary.flagged += sum(row["needs_review"] == "true" for row in rows)
-            if rows:
-                committed[result.file] = rows
-            progress("file", 1)
-            commit()
-
-    commit(force=True)  # an unwritable --out fails now, before a page is read
+    batch = _Batch(options, progress or (lambda event, amount: None), report or (lambda message: None))
+    tasks = batch.plan()
+    batch.commit(force=True)  # an unwritable --out fails now, before a page is read
     try:
         settings = (options.dpi, options.review_below, options.crops)
         workers = min(options.workers or os.cpu_count() or 1, max(1, len(tasks)))
         if workers <= 1:
             _start_worker(model_dir)
             for file, number in tasks:
-                finish(read_page(file, number, *settings))
+                batch.finish(read_page(file, number, *settings))
         else:
-            _run_in_pool(tasks, settings, model_dir, workers, finish)
+            _run_in_pool(tasks, settings, model_dir, workers, batch.finish)
     finally:
-        commit(force=True)  # also on Ctrl-C: every finished file is kept
-    return summary
+        batch.commit(force=True)  # also on Ctrl-C: every finished file is kept
+    return batch.summary
+
+
+class _Batch:
+    """The state of one scan: which files are done (their rows), which failed, which pages
+    of the files in progress have come back; and the output files that record it."""
+
+    def __init__(self, options: ScanOptions, progress: Progress, report: Report):
+        self.options, self.progress, self.report = options, progress, report
+        self.summary = ScanSummary()
+        self.committed: dict[str, list[dict]] = {}  # file -> its rows, in the output
+        if options.resume and options.out.is_file():
+            self.committed = _committed_rows(options.out)
+        self.errors: list[dict] = []
+        self.position: dict[str, int] = {}  # input order of the files read now
+        self.pages_of: dict[str, int] = {}
+        self.pending: dict[str, dict[int, PageResult]] = {}  # file -> pages back so far
+        self.last_commit = 0.0
+
+    def plan(self) -> list[tuple[str, int]]:
+        """The pages to read, as (file, page) tasks; unreadable inputs fail here."""
+        inputs = expand_inputs(self.options.inputs)
+        for argument, reason in inputs.missing:
+            self.fail(argument, None, reason)
+        todo = [f for f in inputs.files if f not in self.committed]
+        self.position = {file: index for index, file in enumerate(todo)}
+        self.summary.skipped = len(inputs.files) - len(todo)
+        self.progress("files_total", len(todo))
+        tasks: list[tuple[str, int]] = []
+        for file in todo:
+            try:
+                self.pages_of[file] = count_pages(file, self.options.dpi)
+            except InputError as error:
+                self.fail(file, None, str(error))
+                self.progress("file", 1)
+                continue
+            except OSError as error:
+                self.fail(file, None, f"cannot read file ({error.strerror or error})")
+                self.progress("file", 1)
+                continue
+            tasks.extend((file, number) for number in range(1, self.pages_of[file] + 1))
+            self.pending[file] = {}
+        self.progress("pages_total", len(tasks))
+        return tasks
+
+    def finish(self, result: PageResult) -> None:
+        """A page is back; when it is its file's last, the file's rows are committed."""
+        self.summary.pages += 1
+        for stage, seconds in result.seconds.items():
+            self.summary.seconds[stage] += seconds
+        self.progress("page", 1)
+        if result.error:
+            self.fail(result.file, result.page, result.error, count_file=False)
+        pages_back = self.pending[result.file]
+        pages_back[result.page] = result
+        if len(pages_back) < self.pages_of[result.file]:
+            return
+        del self.pending[result.file]
+        pages = [pages_back[n] for n in range(1, self.pages_of[result.file] + 1)]
+        if any(p.error for p in pages):
+            self.summary.failed += 1
+        rows = [row for p in pages for row in p.rows]
+        self.summary.files += 1
+        self.summary.fields += len(rows)
+        self.summary.flagged += sum(row["needs_review"] == "true" for row in rows)
+        if rows:
+            self.committed[result.file] = rows
+        self.progress("file", 1)
+        self.commit()
+
+    def commit(self, force: bool = False) -> None:
+        """Write the output and errors CSVs (atomically), at most every COMMIT_INTERVAL_S."""
+        if not force and time.monotonic() - self.last_commit < COMMIT_INTERVAL_S:
+            return
+        # Kept files first, then input order, whatever order the workers finish in.
+        files = sorted(self.committed, key=lambda file: self.position.get(file, -1))
+        write_csv([row for file in files for row in self.committed[file]], self.options.out, COLUMNS)
+        write_csv(self.errors, self.options.errors_path, ERROR_COLUMNS)
+        self.last_commit = time.monotonic()
+
+    def fail(self, file: str, page: int | None, reason: str, count_file: bool = True) -> None:
+        self.errors.append({"file": file, "page": page if page is not None else "", "error": reason})
+        if count_file:
+            self.summary.failed += 1
+        self.report(f"{file}: {reason}")
 
 
 def _committed_rows(out: Path) -> dict[str, list[dict]]:
@@ -284,10 +304,3 @@ def _save_crop(image, reading, file: str, page: int, crops: Path) -> Path:
     path = crops / crop_name(file, page, reading.field)
     cv2.imwrite(str(path), image)
     return path
-
-
-def _fail(errors, summary, report, file, page, reason, count_file: bool = True) -> None:
-    errors.append({"file": file, "page": page if page is not None else "", "error": reason})
-    if count_file:
-        summary.failed += 1
-    report(f"{file}: {reason}")
