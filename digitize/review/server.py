@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from digitize.reading import DEFAULT_REVIEW_BELOW
 from digitize.review.crops import CropSource
 from digitize.review.store import ORDERS, ReviewStore
 
@@ -210,6 +211,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
         done, total = store.counts()
         self._json(HTTPStatus.OK, {
             "csv": store.path.name, "order": order, "done": done, "total": total,
+            "review_below": DEFAULT_REVIEW_BELOW,  # chips below it are shown as doubtful
             "items": [item.as_json() for item in store.items(order)],
         })
 

@@ -3,7 +3,7 @@
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token") || "";
-const state = { items: [], position: 0, done: 0, total: 0, busy: false, csv: "" };
+const state = { items: [], position: 0, done: 0, total: 0, busy: false, csv: "", reviewBelow: 1 };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -25,6 +25,7 @@ function cropUrl(item) {
 async function load(order) {
   const data = await api(`/api/items?order=${encodeURIComponent(order || "")}`);
   state.csv = data.csv;
+  state.reviewBelow = data.review_below;
   state.items = data.items.filter((item) => !item.reviewed);
   state.position = 0;
   $("order").value = data.order;
@@ -88,7 +89,7 @@ function showDigits(item) {
   list.replaceChildren();
   for (const { digit, confidence } of item.digits) {
     const chip = document.createElement("li");
-    chip.className = confidence < 0.5 ? "low" : confidence < 0.99 ? "doubt" : "sure"; // 0.99: scan's default --review-below
+    chip.className = confidence < 0.5 ? "low" : confidence < state.reviewBelow ? "doubt" : "sure";
     const digitText = document.createElement("span");
     digitText.className = "digit";
     digitText.textContent = digit;
