@@ -15,18 +15,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_results  # noqa: E402
-
-from digitize.tensorflow_startup import quiet_tensorflow_startup  # noqa: E402
+from digitize.tensorflow_startup import quiet_tensorflow_startup
+from report import write_results
 
 with quiet_tensorflow_startup():
     import keras
 
-from digitize.model_files import SHIPPED_DIR, read_card  # noqa: E402
-from model_training.dataset import training_data  # noqa: E402
-from model_training.evaluate import evaluate  # noqa: E402
-from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, train_model  # noqa: E402
-from model_training.mnist import load_split, resolve_mnist_dir  # noqa: E402
+from digitize.model_files import SHIPPED_DIR, read_card
+from model_training.dataset import training_data
+from model_training.evaluate import evaluate
+from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, train_model
+from model_training.mnist import load_split, resolve_mnist_dir
 
 NO_AUGMENTATION = {"rotation": 0, "shift": 0.0, "zoom": 0.0, "flip": False}
 
@@ -56,18 +55,24 @@ def main() -> None:
         history = train_model(model, hp, data.train, data.validation, args.epochs)
         accuracy = evaluate(model, test).accuracy
         settings = ", ".join(f"{k}={v}" for k, v in augmentation.items())
-        rows.append(f"| {name} | {settings} | {accuracy:.2%} | {len(history.epoch)} | "
-                    f"{time.perf_counter() - started:.0f} s |")
+        rows.append(
+            f"| {name} | {settings} | {accuracy:.2%} | {len(history.epoch)} | "
+            f"{time.perf_counter() - started:.0f} s |"
+        )
 
-    write_results("augmentation", "Augmentation: measured, not assumed", [
-        f"Shipped architecture (hyperparameters from digitize/models/digits.json), "
-        f"{len(data.train)} training digits, at most {args.epochs} epochs with early stopping, "
-        "seed 0; accuracy on the 10,000 MNIST test digits.",
-        "",
-        "| augmentation | settings | test accuracy | epochs run | time |",
-        "|---|---|---|---|---|",
-        *rows,
-    ])
+    write_results(
+        "augmentation",
+        "Augmentation: measured, not assumed",
+        [
+            f"Shipped architecture (hyperparameters from digitize/models/digits.json), "
+            f"{len(data.train)} training digits, at most {args.epochs} epochs with early stopping, "
+            "seed 0; accuracy on the 10,000 MNIST test digits.",
+            "",
+            "| augmentation | settings | test accuracy | epochs run | time |",
+            "|---|---|---|---|---|",
+            *rows,
+        ],
+    )
 
 
 if __name__ == "__main__":

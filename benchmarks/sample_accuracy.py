@@ -16,12 +16,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_results  # noqa: E402
-from sample_sets import as_given, sample_sets  # noqa: E402
-
-from digitize.scan import ScanOptions, scan  # noqa: E402
-from digitize.scoring import OUTPUT_COLUMNS, Score, read_csv_for_scoring, score  # noqa: E402
-
+from digitize.scan import ScanOptions, scan
+from digitize.scoring import OUTPUT_COLUMNS, Score, read_csv_for_scoring, score
+from report import write_results
+from sample_sets import as_given, sample_sets
 
 
 def main() -> None:
@@ -31,17 +29,23 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        rows = [row(name, scan_and_score(forms, truth))
-                for name, forms, truth in sample_sets(args.seeds, Path(scratch), args.mnist_dir)]
+        rows = [
+            row(name, scan_and_score(forms, truth))
+            for name, forms, truth in sample_sets(args.seeds, Path(scratch), args.mnist_dir)
+        ]
 
-    write_results("sample_accuracy", "Accuracy on sample forms", [
-        "Ten forms per set, made by samples/generate.py from MNIST test digits; scanned with the "
-        "default settings and the installed model; scored with `digitize score`.",
-        "",
-        "| forms | fields | found | field exact-match | digit accuracy | wrong fields | wrong fields flagged | right fields flagged |",
-        "|---|---|---|---|---|---|---|---|",
-        *rows,
-    ])
+    write_results(
+        "sample_accuracy",
+        "Accuracy on sample forms",
+        [
+            "Ten forms per set, made by samples/generate.py from MNIST test digits; scanned with the "
+            "default settings and the installed model; scored with `digitize score`.",
+            "",
+            "| forms | fields | found | field exact-match | digit accuracy | wrong fields | wrong fields flagged | right fields flagged |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+        ],
+    )
 
 
 def scan_and_score(forms: Path, truth: Path) -> Score:
@@ -52,9 +56,11 @@ def scan_and_score(forms: Path, truth: Path) -> Score:
 
 
 def row(name: str, result: Score) -> str:
-    return (f"| {name} | {result.fields} | {result.field_recall:.1%} | {result.field_exact_match:.1%} | "
-            f"{result.digit_accuracy:.1%} | {result.wrong + result.missed} | "
-            f"{result.flagged_share_of_wrong:.0%} | {result.flagged_share_of_right:.1%} |")
+    return (
+        f"| {name} | {result.fields} | {result.field_recall:.1%} | {result.field_exact_match:.1%} | "
+        f"{result.digit_accuracy:.1%} | {result.wrong + result.missed} | "
+        f"{result.flagged_share_of_wrong:.0%} | {result.flagged_share_of_right:.1%} |"
+    )
 
 
 if __name__ == "__main__":

@@ -10,13 +10,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def sample_sets(seeds: list[int], scratch: Path, mnist_dir: Path | None = None) -> list[tuple[str, Path, Path]]:
+def sample_sets(
+    seeds: list[int], scratch: Path, mnist_dir: Path | None = None
+) -> list[tuple[str, Path, Path]]:
     """(name, forms directory, truth CSV) for the bundled samples and each seed."""
     sets = [("bundled samples", REPO / "samples" / "forms", REPO / "samples" / "truth.csv")]
     for seed in seeds:
         out = Path(scratch) / f"seed{seed}"
-        command = [sys.executable, str(REPO / "samples" / "generate.py"), "--out", str(out),
-                   "--seed", str(seed)]
+        command = [
+            sys.executable,
+            str(REPO / "samples" / "generate.py"),
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+        ]
         if mnist_dir:
             command += ["--mnist-dir", str(mnist_dir)]
         subprocess.run(command, check=True, capture_output=True, cwd=REPO)

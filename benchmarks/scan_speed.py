@@ -20,10 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_results  # noqa: E402
-
-from digitize.pages import count_pages, expand_inputs  # noqa: E402
-from digitize.scan import ScanOptions, scan  # noqa: E402
+from digitize.pages import count_pages, expand_inputs
+from digitize.scan import ScanOptions, scan
+from report import write_results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,8 +52,14 @@ def main() -> None:
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as scratch:
             started = time.perf_counter()
-            summary = scan(ScanOptions(inputs=files, out=Path(scratch) / "entries.csv",
-                                       dpi=args.dpi, workers=args.workers))
+            summary = scan(
+                ScanOptions(
+                    inputs=files,
+                    out=Path(scratch) / "entries.csv",
+                    dpi=args.dpi,
+                    workers=args.workers,
+                )
+            )
             wall = time.perf_counter() - started
         if best is None or wall < best[0]:
             best = (wall, summary)
@@ -66,26 +71,30 @@ def main() -> None:
 
     stages = summary.seconds
     total_stage = sum(stages.values()) or 1.0
-    write_results(f"scan_speed_workers{args.workers}", "Scan speed", [
-        f"Inputs: {args.copies} copies of {len(originals)} files in one batch: {len(files)} files, "
-        f"{summary.pages} pages, {summary.fields} fields; "
-        f"workers: {args.workers}; PDFs rasterized at {args.dpi} DPI.",
-        "",
-        "| measure | value |",
-        "|---|---|",
-        f"| wall time, whole batch (best of {args.repeat}; model already loaded in-process with 1 worker, loaded per worker otherwise) | {wall:.1f} s |",
-        f"| pages per second | {summary.pages / wall:.2f} |",
-        f"| rasterize / decode (per page) | {stages['load'] / summary.pages:.3f} s ({stages['load'] / total_stage:.0%}) |",
-        f"| segmentation (per page) | {stages['segment'] / summary.pages:.3f} s ({stages['segment'] / total_stage:.0%}) |",
-        f"| classification (per page, one batched call) | {stages['classify'] / summary.pages:.3f} s ({stages['classify'] / total_stage:.0%}) |",
-        "",
-        "Rasterization floor, on the PDF pages only:",
-        "",
-        "| on the same PDF pages | pages | seconds | pages per second |",
-        "|---|---|---|---|",
-        f"| `pdftoppm -r {args.dpi} -gray` alone | {pdf_pages} | {floor:.1f} | {pdf_pages / floor:.2f} |",
-        f"| `digitize scan` | {pdf_pages} | {pdf_only:.1f} | {pdf_pages / pdf_only:.2f} |",
-    ])
+    write_results(
+        f"scan_speed_workers{args.workers}",
+        "Scan speed",
+        [
+            f"Inputs: {args.copies} copies of {len(originals)} files in one batch: {len(files)} files, "
+            f"{summary.pages} pages, {summary.fields} fields; "
+            f"workers: {args.workers}; PDFs rasterized at {args.dpi} DPI.",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| wall time, whole batch (best of {args.repeat}; model already loaded in-process with 1 worker, loaded per worker otherwise) | {wall:.1f} s |",
+            f"| pages per second | {summary.pages / wall:.2f} |",
+            f"| rasterize / decode (per page) | {stages['load'] / summary.pages:.3f} s ({stages['load'] / total_stage:.0%}) |",
+            f"| segmentation (per page) | {stages['segment'] / summary.pages:.3f} s ({stages['segment'] / total_stage:.0%}) |",
+            f"| classification (per page, one batched call) | {stages['classify'] / summary.pages:.3f} s ({stages['classify'] / total_stage:.0%}) |",
+            "",
+            "Rasterization floor, on the PDF pages only:",
+            "",
+            "| on the same PDF pages | pages | seconds | pages per second |",
+            "|---|---|---|---|",
+            f"| `pdftoppm -r {args.dpi} -gray` alone | {pdf_pages} | {floor:.1f} | {pdf_pages / floor:.2f} |",
+            f"| `digitize scan` | {pdf_pages} | {pdf_only:.1f} | {pdf_pages / pdf_only:.2f} |",
+        ],
+    )
 
 
 def pdftoppm_seconds(pdfs: list[str], dpi: int) -> float:

@@ -16,21 +16,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_results  # noqa: E402
-
-from digitize.tensorflow_startup import quiet_tensorflow_startup  # noqa: E402
+from digitize.tensorflow_startup import quiet_tensorflow_startup
+from report import write_results
 
 with quiet_tensorflow_startup():
     import keras
 
-from digitize.model_files import MODEL_NAME, SHIPPED_DIR, read_card  # noqa: E402
-from model_training import search  # noqa: E402
-from model_training.dataset import training_data  # noqa: E402
-from model_training.evaluate import evaluate  # noqa: E402
-from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, train_model  # noqa: E402
-from model_training.mnist import load_split, resolve_mnist_dir  # noqa: E402
-from model_training.search_space import load_space  # noqa: E402
-
+from digitize.model_files import MODEL_NAME, SHIPPED_DIR, read_card
+from model_training import search
+from model_training.dataset import training_data
+from model_training.evaluate import evaluate
+from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, train_model
+from model_training.mnist import load_split, resolve_mnist_dir
+from model_training.search_space import load_space
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -69,15 +67,19 @@ def main() -> None:
     shipped = keras.models.load_model(SHIPPED_DIR / MODEL_NAME, compile=False)
     accuracy = evaluate(shipped, load_split(mnist_dir, "test")).accuracy
 
-    write_results("training_speed", "Training speed and accuracy", [
-        "| measure | value |",
-        "|---|---|",
-        f"| shipped architecture, first epoch on {len(data.train)} digits (graph tracing included) | {timer.seconds[0]:.1f} s |",
-        f"| shipped architecture, steady epoch (mean of epochs 2-{args.epochs}) | {steady:.1f} s |",
-        f"| `quick` grid: {len(trials)} trials on {args.quick_train_limit} digits, 3 epochs, mean per trial | {trials['seconds'].mean():.1f} s |",
-        f"| shipped model, MNIST test accuracy (10,000 digits, recomputed) | {accuracy:.2%} |",
-        f"| shipped model file size | {(SHIPPED_DIR / MODEL_NAME).stat().st_size / 2**20:.2f} MiB |",
-    ])
+    write_results(
+        "training_speed",
+        "Training speed and accuracy",
+        [
+            "| measure | value |",
+            "|---|---|",
+            f"| shipped architecture, first epoch on {len(data.train)} digits (graph tracing included) | {timer.seconds[0]:.1f} s |",
+            f"| shipped architecture, steady epoch (mean of epochs 2-{args.epochs}) | {steady:.1f} s |",
+            f"| `quick` grid: {len(trials)} trials on {args.quick_train_limit} digits, 3 epochs, mean per trial | {trials['seconds'].mean():.1f} s |",
+            f"| shipped model, MNIST test accuracy (10,000 digits, recomputed) | {accuracy:.2%} |",
+            f"| shipped model file size | {(SHIPPED_DIR / MODEL_NAME).stat().st_size / 2**20:.2f} MiB |",
+        ],
+    )
 
 
 if __name__ == "__main__":

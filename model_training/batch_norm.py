@@ -17,7 +17,9 @@ from keras import layers, ops
 from model_training.hypermodel import as_model_input
 
 
-def recompute_batch_norm_statistics(model: keras.Model, images: np.ndarray, batch_size: int = 500) -> None:
+def recompute_batch_norm_statistics(
+    model: keras.Model, images: np.ndarray, batch_size: int = 500
+) -> None:
     """Set every BatchNormalization layer's moving mean and variance to the population
     statistics of `images` passed through the trained model (augmentation and dropout off)."""
     chain = model.layers[1:]  # after the InputLayer
@@ -28,7 +30,7 @@ def recompute_batch_norm_statistics(model: keras.Model, images: np.ndarray, batc
     sums = {id(layer): [0.0, 0.0] for layer in norms}
     batches = 0
     for start in range(0, len(images), batch_size):
-        x = ops.convert_to_tensor(as_model_input(images[start:start + batch_size]))
+        x = ops.convert_to_tensor(as_model_input(images[start : start + batch_size]))
         for layer in chain:
             if isinstance(layer, layers.BatchNormalization):
                 axes = list(range(len(x.shape) - 1))
@@ -36,7 +38,8 @@ def recompute_batch_norm_statistics(model: keras.Model, images: np.ndarray, batc
                 sums[id(layer)][0] += mean
                 sums[id(layer)][1] += square
                 # Downstream layers see this batch normalized by its own statistics, as in training.
-                x = (x - mean) * ops.rsqrt(square - mean**2 + layer.epsilon) * layer.gamma + layer.beta
+                inverse_std = ops.rsqrt(square - mean**2 + layer.epsilon)
+                x = (x - mean) * inverse_std * layer.gamma + layer.beta
             else:
                 x = layer(x, training=False)
         batches += 1
@@ -48,11 +51,16 @@ def recompute_batch_norm_statistics(model: keras.Model, images: np.ndarray, batc
 
 def batch_norm_state(model: keras.Model) -> list[tuple[np.ndarray, np.ndarray]]:
     """The moving statistics, to put back with `restore_batch_norm_state`."""
-    return [(np.array(layer.moving_mean), np.array(layer.moving_variance))
-            for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
+    return [
+        (np.array(layer.moving_mean), np.array(layer.moving_variance))
+        for layer in model.layers
+        if isinstance(layer, layers.BatchNormalization)
+    ]
 
 
-def restore_batch_norm_state(model: keras.Model, state: list[tuple[np.ndarray, np.ndarray]]) -> None:
+def restore_batch_norm_state(
+    model: keras.Model, state: list[tuple[np.ndarray, np.ndarray]]
+) -> None:
     norms = [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
     for layer, (mean, variance) in zip(norms, state):
         layer.moving_mean.assign(mean)

@@ -6,15 +6,23 @@ is trained, so nothing in tuning or training can see it.
 
 from __future__ import annotations
 
+import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from model_training.mnist import MnistError, Split, load_split
+from digitize.errors import UsageError
+from digitize.messages import one_line
+from model_training.mnist import Split, load_split
 
 EXTRA_SUFFIXES = {".png"}
+
+
+class ExtraDigitsError(UsageError):
+    """--extra-digits names no usable folder of labelled digits; one line for the user (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,9 @@ class TrainingData:
     extra_held_out: Split | None = None
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (rest, held_out): `fraction` of every class held out, chosen with `seed`."""
     rng = np.random.default_rng(seed)
     rest, held_out = [], []
@@ -52,25 +62,54 @@ def limit(split: Split, count: int | None, seed: int) -> Split:
 
 
 def load_extra_digits(directory: Path) -> Split:
-    """Labelled 28x28 digits from `<directory>/<label>/*.png`, white ink on black."""
+    """Labelled 28x28 digits from `<directory>/<label>/*.png`, white ink on black.
+
+    Everything wrong with the folder is an ExtraDigitsError (a usage error): `retrain` reads
+    it before any training, so a typo in the path costs seconds, not a search's hours.
+    """
     directory = Path(directory)
+    if not directory.exists():
+        raise ExtraDigitsError(f"--extra-digits {directory}: folder not found")
     if not directory.is_dir():
-        raise MnistError(f"{directory}: extra-digits directory not found")
+        raise ExtraDigitsError(
+            f"--extra-digits {directory}: is a file, not a folder of <label>/*.png digits"
+        )
     images, labels = [], []
     for label in range(10):
-        for path in sorted((directory / str(label)).glob("*")):
-            if path.suffix.lower() not in EXTRA_SUFFIXES:
-                continue
-            try:
-                with Image.open(path) as image:
-                    pixels = np.asarray(image.convert("L").resize((28, 28)), dtype=np.uint8)
-            except (OSError, UnidentifiedImageError) as error:
-                raise MnistError(f"{path}: cannot read extra digit ({error})") from error
-            images.append(pixels)
-            labels.append(label)
+        try:
+            paths = sorted((directory / str(label)).glob("*"))
+        except OSError as error:
+            raise ExtraDigitsError(
+                f"--extra-digits {directory}/{label}: {one_line(error)}"
+            ) from None
+        for path in paths:
+            if path.suffix.lower() in EXTRA_SUFFIXES and path.is_file():
+                images.append(_read_digit(path))
+                labels.append(label)
     if not images:
-        raise MnistError(f"{directory}: no digits found (expected <label>/*.png, label 0-9)")
+        raise ExtraDigitsError(
+            f"--extra-digits {directory}: no digits found (expected <label>/*.png, label 0-9)"
+        )
     return Split(images=np.stack(images), labels=np.asarray(labels, dtype=np.uint8))
+
+
+def _read_digit(path: Path) -> np.ndarray:
+    """One digit as 28x28 uint8; ExtraDigitsError for anything Pillow cannot or will not read."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its pixel limit and twice it; both are far too big.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return np.asarray(image.convert("L").resize((28, 28)), dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ExtraDigitsError(
+            f"{path}: extra digit too large to decode ({one_line(error)})"
+        ) from None
+    # Damaged files raise all of these: OSError (UnidentifiedImageError, truncated data),
+    # SyntaxError (bad chunk CRC), ValueError (a text chunk inflating past Pillow's limit),
+    # EOFError and struct.error (a chunk cut short).
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise ExtraDigitsError(f"{path}: cannot read extra digit ({one_line(error)})") from None
 
 
 def with_extra(train: Split, extra: Split, share: float, seed: int) -> Split:
@@ -91,11 +130,12 @@ def training_data(
     mnist_dir: Path,
     validation_fraction: float = 0.1,
     train_limit: int | None = None,
-    extra_digits: Path | None = None,
+    extra: Split | None = None,
     extra_share: float = 0.1,
     seed: int = 0,
 ) -> TrainingData:
-    """MNIST train split into train/validation (seeded, stratified), with optional extras.
+    """MNIST train split into train/validation (seeded, stratified), with optional extras
+    (`load_extra_digits`, read by the caller before anything slow starts).
 
     `train_limit` shrinks both parts in proportion (for quick searches); the validation part is
     always carved first so the same seed gives the same validation digits at any limit.
@@ -106,9 +146,8 @@ def training_data(
     if train_limit is not None:
         train = limit(train, train_limit, seed)
         validation = limit(validation, max(1000, int(train_limit * validation_fraction)), seed)
-    if extra_digits is None:
+    if extra is None:
         return TrainingData(train=train, validation=validation)
-    extra = load_extra_digits(extra_digits)
     order = np.random.default_rng(seed).permutation(len(extra))
     cut = len(extra) // 5 if len(extra) >= 10 else 0
     extra_train, extra_held_out = take(extra, order[cut:]), take(extra, order[:cut])

@@ -9,12 +9,12 @@ import keras
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from model_training.hypermodel import NUM_CLASSES, as_model_input  # noqa: E402
-from model_training.mnist import Split  # noqa: E402
+from model_training.hypermodel import NUM_CLASSES, as_model_input
+from model_training.mnist import Split
 
 CONFUSION_CSV = "confusion_matrix.csv"
 CONFUSION_PNG = "confusion_matrix.png"
@@ -72,8 +72,10 @@ def _plot_confusion(evaluation: Evaluation, path: Path) -> None:
             colour = "white" if row == col else "black"
             axes.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
     axes.set(
-        xticks=range(NUM_CLASSES), yticks=range(NUM_CLASSES),
-        xlabel="predicted", ylabel="true",
+        xticks=range(NUM_CLASSES),
+        yticks=range(NUM_CLASSES),
+        xlabel="predicted",
+        ylabel="true",
         title=f"MNIST test: {evaluation.accuracy:.2%} accurate",
     )
     figure.colorbar(image, ax=axes, label="log(1 + count)")

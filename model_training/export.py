@@ -11,6 +11,7 @@ from pathlib import Path
 
 import keras
 
+from digitize.errors import ModelError
 from digitize.model_files import CARD_NAME, MODEL_NAME, read_card
 
 
@@ -20,18 +21,30 @@ class InstallDecision:
     reason: str
 
 
-def decide(new_accuracy: float, model_dir: Path, tolerance: float, force: bool) -> InstallDecision:
-    """Install when the new test accuracy is at least the installed one's (minus `tolerance`)."""
+def installed_accuracy(model_dir: Path) -> float | None:
+    """The MNIST test accuracy on the card of the model in `model_dir`, None when there is no
+    card; ModelError (one line) when the card is damaged or does not say."""
     card = read_card(model_dir)
     if card is None:
+        return None
+    value = card.get("test_accuracy")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ModelError(f"{Path(model_dir) / CARD_NAME}: the model card has no test_accuracy")
+    return float(value)
+
+
+def decide(new_accuracy: float, model_dir: Path, tolerance: float, force: bool) -> InstallDecision:
+    """Install when the new test accuracy is at least the installed one's (minus `tolerance`)."""
+    old = installed_accuracy(model_dir)
+    if old is None:
         return InstallDecision(True, f"no model in {model_dir} yet")
-    old = float(card["test_accuracy"])
     if force:
         return InstallDecision(True, f"--force (installed model had {old:.2%})")
     if new_accuracy >= old - tolerance:
         return InstallDecision(True, f"{new_accuracy:.2%} >= installed {old:.2%} - {tolerance:.2%}")
     return InstallDecision(
-        False, f"{new_accuracy:.2%} < installed {old:.2%} - {tolerance:.2%}; use --force to replace it"
+        False,
+        f"{new_accuracy:.2%} < installed {old:.2%} - {tolerance:.2%}; use --force to replace it",
     )
 
 

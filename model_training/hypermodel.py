@@ -79,9 +79,7 @@ class DigitHyperModel(kt.HyperModel):
 
         model = keras.Model(inputs, outputs, name="digit_cnn")
         model.compile(
-            optimizer=keras.optimizers.Adam(
-                hp.Choice("learning_rate", [1e-3, 3e-4], default=1e-3)
-            ),
+            optimizer=keras.optimizers.Adam(hp.Choice("learning_rate", [1e-3, 3e-4], default=1e-3)),
             loss="categorical_crossentropy",
             metrics=["accuracy"],
         )
@@ -115,12 +113,8 @@ def train_model(
     """Fit `model` with early stopping and learning-rate reduction on validation accuracy."""
     standard = [
         # Keep the weights of the best epoch, not the last one.
-        keras.callbacks.EarlyStopping(
-            monitor=OBJECTIVE, patience=6, restore_best_weights=True
-        ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor=OBJECTIVE, factor=0.5, patience=2, min_lr=1e-5
-        ),
+        keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=6, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=OBJECTIVE, factor=0.5, patience=2, min_lr=1e-5),
     ]
     return model.fit(
         as_model_input(train.images),

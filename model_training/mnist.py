@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from digitize.errors import DataError
+
 ENV_VAR = "DIGITIZE_MNIST_DIR"
 NPZ_NAME = "mnist.npz"
 NPZ_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -30,19 +32,27 @@ NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 # name of the decompressed file -> (split, kind, shape, sha256 of the decompressed bytes)
 IDX_FILES = {
     "train-images-idx3-ubyte": (
-        "train", "images", (60000, 28, 28),
+        "train",
+        "images",
+        (60000, 28, 28),
         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     ),
     "train-labels-idx1-ubyte": (
-        "train", "labels", (60000,),
+        "train",
+        "labels",
+        (60000,),
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     ),
     "t10k-images-idx3-ubyte": (
-        "test", "images", (10000, 28, 28),
+        "test",
+        "images",
+        (10000, 28, 28),
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     ),
     "t10k-labels-idx1-ubyte": (
-        "test", "labels", (10000,),
+        "test",
+        "labels",
+        (10000,),
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     ),
 }
@@ -55,8 +65,8 @@ NPZ_KEYS = {
 IDX_UBYTE = 0x08
 
 
-class MnistError(Exception):
-    """MNIST could not be found or read; the message is one line for the user."""
+class MnistError(DataError):
+    """MNIST could not be found or read; the message is one line for the user (exit 3)."""
 
 
 @dataclass(frozen=True)
@@ -177,9 +187,7 @@ def _parse_idx(raw: bytes, where: str, shape: tuple) -> np.ndarray:
         raise MnistError(f"{where}: file is empty or truncated ({len(raw)} bytes)")
     zero, _, dtype_code, ndim = struct.unpack(">BBBB", raw[:4])
     if zero != 0 or dtype_code != IDX_UBYTE or ndim != len(shape):
-        raise MnistError(
-            f"{where}: not an IDX file of unsigned bytes with {len(shape)} dimensions"
-        )
+        raise MnistError(f"{where}: not an IDX file of unsigned bytes with {len(shape)} dimensions")
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
         raise MnistError(f"{where}: truncated header ({len(raw)} bytes)")

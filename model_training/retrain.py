@@ -2,6 +2,8 @@
 
     search space --grid search on a subset--> best hyperparameters
                  --full training split-->     model --MNIST test--> figures --guard--> install
+
+Every input is checked before the search starts (`retrain`'s first lines).
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from digitize.model_files import MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
+from digitize.errors import ModelError
+from digitize.model_files import CARD_NAME, MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
 from model_training import search
 from model_training.batch_norm import (
     batch_norm_state,
     recompute_batch_norm_statistics,
     restore_batch_norm_state,
 )
-from model_training.dataset import training_data
+from model_training.dataset import load_extra_digits, training_data
 from model_training.evaluate import Evaluation, evaluate, write_report
-from model_training.export import InstallDecision, decide, install
+from model_training.export import InstallDecision, decide, install, installed_accuracy
 from model_training.hypermodel import DigitHyperModel, fixed_hyperparameters, train_model
 from model_training.mnist import Split, canonical_checksums, load_split, resolve_mnist_dir
 from model_training.search_space import SearchSpace, load_space, parse_fixes
@@ -70,13 +73,18 @@ class RetrainResult:
 
 def retrain(options: RetrainOptions) -> RetrainResult:
     keras.utils.set_random_seed(options.seed)
-    # Usage errors first, before any data is looked for.
+    # Usage errors first, then every input a late step needs: nothing may fail after hours of
+    # search and training for a reason that was there to see at the start.
     pins = parse_fixes(options.fixes)
     space = None if options.no_search else load_space(options.space).with_fixed(pins)
-    mnist_dir = resolve_mnist_dir(options.mnist_dir)
+    extra = None if options.extra_digits is None else load_extra_digits(options.extra_digits)
     model_dir = options.model_dir or user_model_dir()
     baseline_dir = model_dir if read_card(model_dir) else SHIPPED_DIR
-    if options.no_search:
+    installed_accuracy(baseline_dir)  # a card without its accuracy fails now, not at install
+    if extra is not None and not (baseline_dir / MODEL_NAME).is_file():
+        raise ModelError(f"{baseline_dir / MODEL_NAME}: no model to compare the extra digits with")
+    mnist_dir = resolve_mnist_dir(options.mnist_dir)
+    if space is None:
         best, results = _installed_architecture(baseline_dir, pins), pd.DataFrame()
         project_dir, space_name = Path(options.search_dir) / "no-search", "none"
         project_dir.mkdir(parents=True, exist_ok=True)
@@ -88,8 +96,7 @@ def retrain(options: RetrainOptions) -> RetrainResult:
         best, results, project_dir, space_name = outcome
 
     final = training_data(
-        mnist_dir, options.validation_fraction, options.final_train_limit,
-        options.extra_digits, seed=options.seed,
+        mnist_dir, options.validation_fraction, options.final_train_limit, extra, seed=options.seed
     )
     print(f"Training the winner on {len(final.train)} digits", flush=True)
     started = time.monotonic()
@@ -110,8 +117,18 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     for when, value in extra_accuracy.items():
         print(f"Held-out extra digits, {when}: {value:.2%}", flush=True)
 
-    card = _card(options, space_name, mnist_dir, best, evaluation, history, seconds, final,
-                 extra_accuracy, len(results))
+    card = _card(
+        options,
+        space_name,
+        mnist_dir,
+        best,
+        evaluation,
+        history,
+        seconds,
+        final,
+        extra_accuracy,
+        len(results),
+    )
     card["training"]["batch_norm_recomputed"] = batch_norm
     tolerance = EXTRA_DIGITS_TOLERANCE if options.extra_digits else 0.0
     decision = decide(evaluation.accuracy, baseline_dir, tolerance, options.force)
@@ -135,8 +152,11 @@ def _precise_batch_norm(model: keras.Model, data) -> dict:
     kept = after >= before
     if not kept:
         restore_batch_norm_state(model, state)
-    print(f"Batch norm recomputed on clean digits: validation {before:.2%} -> {after:.2%}, "
-          f"{'kept' if kept else 'discarded'}", flush=True)
+    print(
+        f"Batch norm recomputed on clean digits: validation {before:.2%} -> {after:.2%}, "
+        f"{'kept' if kept else 'discarded'}",
+        flush=True,
+    )
     return {"validation_before": before, "validation_after": after, "kept": kept}
 
 
@@ -160,27 +180,45 @@ def _search(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
     return search.best_hyperparameters(tuner), results, project_dir, space.name
 
 
-def _installed_architecture(model_dir: Path, pins: dict) -> kt.HyperParameters:
+def _installed_architecture(model_dir: Path, pins: dict[str, object]) -> kt.HyperParameters:
     """--no-search: the hyperparameters of the model in `model_dir` (from its card), with
     any --fix applied on top."""
-    values = {**read_card(model_dir)["hyperparameters"], **pins}
+    card = read_card(model_dir) or {}
+    if not isinstance(card.get("hyperparameters"), dict):
+        raise ModelError(f"{model_dir / CARD_NAME}: the model card names no hyperparameters")
+    values = {**card["hyperparameters"], **pins}
     print(f"No search: the architecture of the model in {model_dir}", flush=True)
     return fixed_hyperparameters(values)
 
 
-def _extra_accuracy(model: keras.Model, held_out: Split | None, baseline_dir: Path) -> dict[str, float]:
+def _extra_accuracy(
+    model: keras.Model, held_out: Split | None, baseline_dir: Path
+) -> dict[str, float]:
     """Accuracy on the held-out extra digits: of the model in use before, and of the new one."""
     if held_out is None:
         return {}
     previous = keras.models.load_model(baseline_dir / MODEL_NAME, compile=False)
-    return {"before": evaluate(previous, held_out).accuracy, "after": evaluate(model, held_out).accuracy}
+    return {
+        "before": evaluate(previous, held_out).accuracy,
+        "after": evaluate(model, held_out).accuracy,
+    }
 
 
-def _card(options, space_name, mnist_dir, best: kt.HyperParameters, evaluation: Evaluation,
-          history, seconds, final, extra_accuracy, trials) -> dict:
+def _card(
+    options,
+    space_name,
+    mnist_dir,
+    best: kt.HyperParameters,
+    evaluation: Evaluation,
+    history,
+    seconds,
+    final,
+    extra_accuracy,
+    trials,
+) -> dict:
     return {
         "model": MODEL_NAME,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": shlex.join(["digitize", *sys.argv[1:]]),
         "test_accuracy": round(evaluation.accuracy, 6),
         "per_class": evaluation.per_class.to_dict(orient="records"),

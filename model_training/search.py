@@ -88,7 +88,9 @@ def results_table(tuner: kt.Tuner) -> pd.DataFrame:
             continue
         row = {"trial": trial.trial_id, **trial.hyperparameters.values}
         for metric in (OBJECTIVE, "epochs", "seconds"):
-            row[metric] = trial.metrics.get_best_value(metric) if trial.metrics.exists(metric) else None
+            row[metric] = (
+                trial.metrics.get_best_value(metric) if trial.metrics.exists(metric) else None
+            )
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:

@@ -22,13 +22,14 @@ from pathlib import Path
 
 import keras_tuner as kt
 
+from digitize.errors import UsageError
 from model_training.hypermodel import all_hyperparameters
 
 SPACES_DIR = Path(__file__).parent / "spaces"
 
 
-class SearchSpaceError(Exception):
-    """A space file or a --fix value is wrong; the message is one line for the user."""
+class SearchSpaceError(UsageError):
+    """A space file or a --fix value is wrong; the message is one line for the user (exit 2)."""
 
 
 @dataclass(frozen=True)

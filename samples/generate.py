@@ -18,9 +18,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -42,7 +42,7 @@ LINE_MM = 0.3  # printed border width
 # never share a digit image and one form can be regenerated without the others.
 DIGITS_PER_CLASS_PER_FORM = 80
 # A fixed date in the PDF info, so the PDFs are byte-for-byte reproducible.
-PDF_DATE = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc).timetuple()
+PDF_DATE = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC).timetuple()
 
 
 # ----------------------------------------------------------------------------- layout
@@ -101,15 +101,32 @@ class Sheet:
         self.shades.append(Rect(18, y, self.size[0] - 18, y + 7))
         self.texts.append(Text(20, y + 3.5, text, size=3.6, bold=True, anchor="lm"))
 
-    def box(self, x: float, y: float, w: float, h: float, value: str,
-            label: str = "", above: bool = False) -> None:
+    def box(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        value: str,
+        label: str = "",
+        above: bool = False,
+    ) -> None:
         check_value(value)
         self.fields.append(FormField(Rect(x, y, x + w, y + h), value))
         self._label(x, y, h, label, above)
 
-    def comb(self, x: float, y: float, cells: int, value: str, label: str = "",
-             above: bool = False, cell_w: float = 7, h: float = 10,
-             right_aligned: bool = False) -> None:
+    def comb(
+        self,
+        x: float,
+        y: float,
+        cells: int,
+        value: str,
+        label: str = "",
+        above: bool = False,
+        cell_w: float = 7,
+        h: float = 10,
+        right_aligned: bool = False,
+    ) -> None:
         check_value(value)
         if len(value) > cells:
             raise ValueError(f"layout: {value!r} does not fit a comb of {cells} cells")
@@ -117,9 +134,16 @@ class Sheet:
         self.fields.append(FormField(box, value, cells, right_aligned))
         self._label(x, y, h, label, above)
 
-    def table(self, x: float, y: float, widths: Sequence[float], row_h: float,
-              headers: Sequence[str], rows: Sequence[Sequence[str]],
-              row_labels: Sequence[str] = ()) -> None:
+    def table(
+        self,
+        x: float,
+        y: float,
+        widths: Sequence[float],
+        row_h: float,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        row_labels: Sequence[str] = (),
+    ) -> None:
         """A grid whose every cell is a field; headings above it, row labels left of it."""
         lefts = [x + sum(widths[:k]) for k in range(len(widths) + 1)]
         for k, header in enumerate(headers):
@@ -189,8 +213,13 @@ def invoice(rng: np.random.Generator) -> list[Sheet]:
     first.comb(18, 76, 10, digits(rng, 7, 10), label="Customer account", above=True)
     first.box(110, 75, 50, 11, maybe(rng, digits(rng, 4, 6)), label="Order ref.", above=True)
     first.text(18, 100, "Items delivered", size=3.8, bold=True)
-    items = ["Copier paper A4, 5 reams", "Toner cartridge", "Lever arch files", "Ballpoint pens",
-             "Desk organiser"]
+    items = [
+        "Copier paper A4, 5 reams",
+        "Toner cartridge",
+        "Lever arch files",
+        "Ballpoint pens",
+        "Desk organiser",
+    ]
     rows = []
     for r in range(len(items)):
         quantity, price = int(rng.integers(1, 25)), int(rng.integers(150, 9000))
@@ -209,8 +238,9 @@ def invoice(rng: np.random.Generator) -> list[Sheet]:
     second.comb(18, 110, 10, digits(rng, 8, 8), label="Bank account number", above=True)
     second.comb(134, 110, 8, digits(rng, 6, 6), label="Sort code", above=True)
     second.comb(18, 140, 8, date(rng), label="Payment date", above=True)
-    second.box(110, 140, 80, 10, maybe(rng, digits(rng, 6, 8)), label="Payment reference",
-               above=True)
+    second.box(
+        110, 140, 80, 10, maybe(rng, digits(rng, 6, 8)), label="Payment reference", above=True
+    )
     second.box(62, 170, 28, 11, maybe(rng, number(rng, 1, 40)), label="Cartons received")
     second.box(150, 170, 28, 11, maybe(rng, number(rng, 1, 9)), label="Pallets")
     second.text(18, 200, "Goods remain our property until paid for in full.")
@@ -225,14 +255,24 @@ def tax_return(rng: np.random.Generator) -> list[Sheet]:
     sheet.comb(18, 60, 10, digits(rng, 10, 10), label="Tax reference", above=True, cell_w=6.5)
     sheet.comb(120, 60, 8, date(rng), label="Date of birth", above=True, cell_w=6.5)
     sheet.comb(18, 86, 5, digits(rng, 5, 5), label="Postcode", above=True, cell_w=6.5)
-    sheet.comb(70, 86, 11, "0" + digits(rng, 8, 9), label="Phone number", above=True,
-               cell_w=6.5)
+    sheet.comb(70, 86, 11, "0" + digits(rng, 8, 9), label="Phone number", above=True, cell_w=6.5)
     sheet.band(104, "Section 2  –  Income (whole pounds)")
-    amounts = [("Pay from employment", 4, 6), ("Tax taken off", 3, 5),
-               ("Benefits", 3, 4), ("Interest", 1, 3)]
+    amounts = [
+        ("Pay from employment", 4, 6),
+        ("Tax taken off", 3, 5),
+        ("Benefits", 3, 4),
+        ("Interest", 1, 3),
+    ]
     for k, (label, low, high) in enumerate(amounts):
-        sheet.comb(128, 116 + k * 15, 8, maybe(rng, digits(rng, low, high), 0.2), label=label,
-                   cell_w=6.5, right_aligned=True)
+        sheet.comb(
+            128,
+            116 + k * 15,
+            8,
+            maybe(rng, digits(rng, low, high), 0.2),
+            label=label,
+            cell_w=6.5,
+            right_aligned=True,
+        )
     sheet.band(180, "Section 3  –  Repayment")
     sheet.comb(18, 200, 8, digits(rng, 8, 8), label="Account number", above=True, cell_w=6.5)
     sheet.comb(100, 200, 6, digits(rng, 6, 6), label="Sort code", above=True, cell_w=6.5)
@@ -247,12 +287,23 @@ def meter_readings(rng: np.random.Generator) -> list[Sheet]:
     sheet.title("Meter reading card")
     sheet.text(18, 33, "Write every digit shown on the meter, leading zeros included.")
     sheet.comb(18, 46, 9, digits(rng, 7, 9), label="Customer number", above=True)
-    meters = ["Electricity, day", "Electricity, night", "Gas", "Water, main", "Water, garden",
-              "Heat meter", "Solar generation", "Car charger", "Flat 2 electricity", "Flat 2 gas",
-              "Boiler hours"]
+    meters = [
+        "Electricity, day",
+        "Electricity, night",
+        "Gas",
+        "Water, main",
+        "Water, garden",
+        "Heat meter",
+        "Solar generation",
+        "Car charger",
+        "Flat 2 electricity",
+        "Flat 2 gas",
+        "Boiler hours",
+    ]
     for k, label in enumerate(meters):
-        sheet.box(90, 66 + k * 17, 62, 12, maybe(rng, digits(rng, 5, 7, leading_zero=True)),
-                  label=label)
+        sheet.box(
+            90, 66 + k * 17, 62, 12, maybe(rng, digits(rng, 5, 7, leading_zero=True)), label=label
+        )
     sheet.comb(18, 262, 8, date(rng), label="Date of reading", above=True)
     return [sheet]
 
@@ -271,14 +322,28 @@ def purchase_order(rng: np.random.Generator) -> list[Sheet]:
     first.box(48, 44, 40, 11, digits(rng, 4, 5), label="Supplier no.")
     first.box(148, 44, 48, 11, digits(rng, 6, 7), label="PO number")
     first.text(18, 75, "Order lines", size=3.8, bold=True)
-    first.table(36, 88, [54, 26, 48], 11, ["Item code", "Qty", "Unit price"],
-                order_rows(6, 6), [f"{r + 1}." for r in range(6)])
+    first.table(
+        36,
+        88,
+        [54, 26, 48],
+        11,
+        ["Item code", "Qty", "Unit price"],
+        order_rows(6, 6),
+        [f"{r + 1}." for r in range(6)],
+    )
     first.text(18, 170, "Unit prices in cents, excluding tax. Continue overleaf.")
 
     second = Sheet(LETTER)
     second.title("Purchase order (continued)")
-    second.table(36, 50, [54, 26, 48], 11, ["Item code", "Qty", "Unit price"],
-                 order_rows(4, 2), [f"{r + 7}." for r in range(4)])
+    second.table(
+        36,
+        50,
+        [54, 26, 48],
+        11,
+        ["Item code", "Qty", "Unit price"],
+        order_rows(4, 2),
+        [f"{r + 7}." for r in range(4)],
+    )
     second.box(124, 112, 56, 11, digits(rng, 5, 7), label="Order total")
     second.comb(40, 140, 6, digits(rng, 6, 6), label="Approved by (staff no.)", above=True)
     second.comb(124, 140, 8, date(rng), label="Approval date", above=True)
@@ -297,8 +362,12 @@ def delivery_note(rng: np.random.Generator) -> list[Sheet]:
     sheet.box(150, 66, 40, 11, digits(rng, 4, 4), label="Driver ID")
     sheet.comb(50, 88, 11, "0" + digits(rng, 9, 9), label="Phone")
     sheet.text(18, 116, "Goods", size=3.8, bold=True)
-    goods = [("Cartons", 1, 300), ("Pallets", 1, 24), ("Gross weight kg", 40, 18000),
-             ("Net weight kg", 35, 16000)]
+    goods = [
+        ("Cartons", 1, 300),
+        ("Pallets", 1, 24),
+        ("Gross weight kg", 40, 18000),
+        ("Net weight kg", 35, 16000),
+    ]
     for k, (label, low, high) in enumerate(goods):
         x, y = (50, 124 + (k // 2) * 18) if k % 2 == 0 else (150, 124 + (k // 2) * 18)
         sheet.box(x, y, 40, 11, maybe(rng, number(rng, low, high)), label=label)
@@ -310,25 +379,31 @@ def delivery_note(rng: np.random.Generator) -> list[Sheet]:
 
 def survey(rng: np.random.Generator) -> list[Sheet]:
     questions = [  # (question, smallest answer, largest answer), one list per page
-        [("How many people live in your household?", 1, 9),
-         ("How many of them are under 16?", 0, 5),
-         ("In what year did you move to this address?", 1965, 2023),
-         ("How many rooms does your home have?", 1, 12),
-         ("How many cars or vans does your household own?", 0, 4),
-         ("How many bicycles does your household own?", 0, 8),
-         ("Distance to your work or school, in metres?", 200, 65000),
-         ("Minutes to travel there, one way?", 3, 120)],
-        [("How many days a week do you work from home?", 0, 5),
-         ("Monthly rent or mortgage, in euros?", 350, 3200),
-         ("Yearly electricity use, in kWh?", 900, 12000),
-         ("Yearly water use, in litres?", 20000, 250000),
-         ("Number of library visits last year?", 0, 60),
-         ("Household income last year, in euros?", 9000, 240000)],
-        [("Minutes of sport a week?", 0, 900),
-         ("Books read in the last 12 months?", 0, 80),
-         ("Year of birth of the oldest resident?", 1925, 2005),
-         ("Weekly food spending, in cents?", 2500, 60000),
-         ("Kilometres driven last year?", 0, 45000)],
+        [
+            ("How many people live in your household?", 1, 9),
+            ("How many of them are under 16?", 0, 5),
+            ("In what year did you move to this address?", 1965, 2023),
+            ("How many rooms does your home have?", 1, 12),
+            ("How many cars or vans does your household own?", 0, 4),
+            ("How many bicycles does your household own?", 0, 8),
+            ("Distance to your work or school, in metres?", 200, 65000),
+            ("Minutes to travel there, one way?", 3, 120),
+        ],
+        [
+            ("How many days a week do you work from home?", 0, 5),
+            ("Monthly rent or mortgage, in euros?", 350, 3200),
+            ("Yearly electricity use, in kWh?", 900, 12000),
+            ("Yearly water use, in litres?", 20000, 250000),
+            ("Number of library visits last year?", 0, 60),
+            ("Household income last year, in euros?", 9000, 240000),
+        ],
+        [
+            ("Minutes of sport a week?", 0, 900),
+            ("Books read in the last 12 months?", 0, 80),
+            ("Year of birth of the oldest resident?", 1925, 2005),
+            ("Weekly food spending, in cents?", 2500, 60000),
+            ("Kilometres driven last year?", 0, 45000),
+        ],
     ]
     pages = []
     for page, page_questions in enumerate(questions):
@@ -339,8 +414,9 @@ def survey(rng: np.random.Generator) -> list[Sheet]:
             sheet.comb(120, 40, 8, date(rng), label="Date of interview", above=True)
             top = 66
         else:
-            sheet.text(18, 34, "Answer in whole numbers. Leave a box empty if you prefer "
-                               "not to answer.")
+            sheet.text(
+                18, 34, "Answer in whole numbers. Leave a box empty if you prefer not to answer."
+            )
             top = 46
         first_number = sum(map(len, questions[:page])) + 1
         for k, (question, low, high) in enumerate(page_questions):
@@ -353,12 +429,21 @@ def survey(rng: np.random.Generator) -> list[Sheet]:
             for k, label in enumerate(["0–15", "16–64", "65+"]):
                 sheet.box(40 + k * 55, y + 8, 22, 11, maybe(rng, number(rng, 0, 6)), label=label)
         if page == 2:
-            sheet.text(18, 170, "Thank you for taking part. Please return this form in the "
-                                "envelope provided.")
-            sheet.comb(18, 190, 10, "0" + digits(rng, 9, 9), label="Phone (optional)",
-                       above=True)
-            sheet.box(120, 190, 60, 10, maybe(rng, digits(rng, 4, 6), 0.3),
-                      label="Interviewer code", above=True)
+            sheet.text(
+                18,
+                170,
+                "Thank you for taking part. Please return this form in the envelope provided.",
+            )
+            sheet.comb(18, 190, 10, "0" + digits(rng, 9, 9), label="Phone (optional)", above=True)
+            sheet.box(
+                120,
+                190,
+                60,
+                10,
+                maybe(rng, digits(rng, 4, 6), 0.3),
+                label="Interviewer code",
+                above=True,
+            )
         pages.append(sheet)
     return pages
 
@@ -420,15 +505,13 @@ def membership(rng: np.random.Generator) -> list[Sheet]:
     sheet = Sheet()
     sheet.title("Library membership application")
     sheet.text(18, 33, "Please write clearly, one digit per box where boxes are divided.")
-    sheet.comb(18, 48, 10, digits(rng, 10, 10), label="Membership number",
-               above=True)
+    sheet.comb(18, 48, 10, digits(rng, 10, 10), label="Membership number", above=True)
     sheet.comb(120, 48, 8, date(rng), label="Date of birth", above=True)
     sheet.box(18, 76, 24, 11, number(rng, 1, 240), label="House no.", above=True)
     sheet.comb(60, 76, 5, digits(rng, 4, 5), label="Postcode", above=True)
     sheet.comb(110, 76, 11, "0" + digits(rng, 8, 9), label="Phone", above=True, cell_w=7)
     sheet.box(18, 104, 60, 11, digits(rng, 8, 9), label="ID card number", above=True)
-    sheet.box(110, 104, 24, 11, maybe(rng, number(rng, 1, 30)), label="Books a month",
-              above=True)
+    sheet.box(110, 104, 24, 11, maybe(rng, number(rng, 1, 30)), label="Books a month", above=True)
     sheet.band(126, "For library use only")
     sheet.box(60, 142, 40, 11, maybe(rng, digits(rng, 4, 5), 0.25), label="Branch code")
     sheet.box(150, 142, 40, 11, maybe(rng, digits(rng, 5, 6), 0.25), label="Card no.")
@@ -467,29 +550,79 @@ class Form:
 BLUE_BALLPOINT = (30, 50, 150)
 # A form's place in this list seeds its values and picks its digits: add new forms at the end.
 FORMS = [
-    Form("invoice_blue_ink.pdf", invoice,
-         Scan(200, paper=(252, 250, 243), ink=BLUE_BALLPOINT, colour=True,
-              skews=(0.6, -0.4), noise=2.5, quality=70)),
-    Form("tax_comb_fields.jpg", tax_return,
-         Scan(300, blur=0.8, noise=1.5, specks=5, quality=80)),
-    Form("meter_readings_skewed.png", meter_readings,
-         Scan(200, skews=(3.0,), light=0.08, noise=0.0, specks=6, blur=0.7)),
-    Form("order_table.tiff", purchase_order,
-         Scan(200, skews=(0.5, -0.6), noise=0.0, specks=4)),
-    Form("delivery_note_lowres.jpg", delivery_note,
-         Scan(150, paper=(250, 244, 214), ink=BLUE_BALLPOINT, colour=True, skews=(-1.2,),
-              blur=0.5, noise=3.0, quality=55)),
-    Form("survey_responses.pdf", survey,
-         Scan(200, skews=(0.8, -1.2, 0.4), noise=2.0, specks=10, quality=65)),
-    Form("expense_claim_uneven_light.jpg", expense_claim,
-         Scan(250, paper=(248, 248, 250), ink=BLUE_BALLPOINT, colour=True, skews=(-0.7,),
-              light=0.35, noise=2.0, quality=75)),
+    Form(
+        "invoice_blue_ink.pdf",
+        invoice,
+        Scan(
+            200,
+            paper=(252, 250, 243),
+            ink=BLUE_BALLPOINT,
+            colour=True,
+            skews=(0.6, -0.4),
+            noise=2.5,
+            quality=70,
+        ),
+    ),
+    Form("tax_comb_fields.jpg", tax_return, Scan(300, blur=0.8, noise=1.5, specks=5, quality=80)),
+    Form(
+        "meter_readings_skewed.png",
+        meter_readings,
+        Scan(200, skews=(3.0,), light=0.08, noise=0.0, specks=6, blur=0.7),
+    ),
+    Form("order_table.tiff", purchase_order, Scan(200, skews=(0.5, -0.6), noise=0.0, specks=4)),
+    Form(
+        "delivery_note_lowres.jpg",
+        delivery_note,
+        Scan(
+            150,
+            paper=(250, 244, 214),
+            ink=BLUE_BALLPOINT,
+            colour=True,
+            skews=(-1.2,),
+            blur=0.5,
+            noise=3.0,
+            quality=55,
+        ),
+    ),
+    Form(
+        "survey_responses.pdf",
+        survey,
+        Scan(200, skews=(0.8, -1.2, 0.4), noise=2.0, specks=10, quality=65),
+    ),
+    Form(
+        "expense_claim_uneven_light.jpg",
+        expense_claim,
+        Scan(
+            250,
+            paper=(248, 248, 250),
+            ink=BLUE_BALLPOINT,
+            colour=True,
+            skews=(-0.7,),
+            light=0.35,
+            noise=2.0,
+            quality=75,
+        ),
+    ),
     Form("timesheet_hours.png", timesheet, Scan(200, noise=0.0, blur=0.5, specks=3)),
-    Form("stock_count_pencil.png", stock_count,
-         Scan(200, ink=(95, 95, 100), ink_density=0.55, skews=(-0.8,), noise=0.0, blur=0.9)),
-    Form("membership_dusty.jpg", membership,
-         Scan(200, paper=(247, 247, 244), ink=(55, 55, 60), colour=True, skews=(-1.0,),
-              noise=2.0, specks=90, quality=75)),
+    Form(
+        "stock_count_pencil.png",
+        stock_count,
+        Scan(200, ink=(95, 95, 100), ink_density=0.55, skews=(-0.8,), noise=0.0, blur=0.9),
+    ),
+    Form(
+        "membership_dusty.jpg",
+        membership,
+        Scan(
+            200,
+            paper=(247, 247, 244),
+            ink=(55, 55, 60),
+            colour=True,
+            skews=(-1.0,),
+            noise=2.0,
+            specks=90,
+            quality=75,
+        ),
+    ),
 ]
 
 
@@ -506,20 +639,22 @@ class DigitPool:
         self.queues: dict[int, list[int]] = {}
         for label in range(10):
             shuffled = rng.permutation(np.flatnonzero(labels == label))
-            self.queues[label] = list(shuffled[start:start + DIGITS_PER_CLASS_PER_FORM])
+            self.queues[label] = list(shuffled[start : start + DIGITS_PER_CLASS_PER_FORM])
 
     def take(self, digit: str) -> np.ndarray:
         queue = self.queues[int(digit)]
         if not queue:
-            raise ValueError(f"form uses more than {DIGITS_PER_CLASS_PER_FORM} {digit}s; "
-                             f"raise DIGITS_PER_CLASS_PER_FORM")
+            raise ValueError(
+                f"form uses more than {DIGITS_PER_CLASS_PER_FORM} {digit}s; "
+                f"raise DIGITS_PER_CLASS_PER_FORM"
+            )
         return self.images[queue.pop(0)]
 
 
 def ink_crop(image: np.ndarray) -> np.ndarray:
     """The digit's ink (0..1) cropped to its bounding box."""
     rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
-    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32) / 255
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32) / 255
 
 
 def sprite(crop: np.ndarray, scale: float) -> np.ndarray:
@@ -530,15 +665,20 @@ def sprite(crop: np.ndarray, scale: float) -> np.ndarray:
 
 
 def stamp(ink: np.ndarray, image: np.ndarray, x: int, y: int) -> None:
-    region = ink[y:y + image.shape[0], x:x + image.shape[1]]
+    region = ink[y : y + image.shape[0], x : x + image.shape[1]]
     np.maximum(region, image, out=region)
 
 
 PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1, x1 and y1 exclusive
 
 
-def write_digits(ink: np.ndarray, inner: PixelBox, box_height: int, crops: list[np.ndarray],
-                 rng: np.random.Generator) -> None:
+def write_digits(
+    ink: np.ndarray,
+    inner: PixelBox,
+    box_height: int,
+    crops: list[np.ndarray],
+    rng: np.random.Generator,
+) -> None:
     """Write a number into a box's interior: left to right, jittered, never touching its border."""
     x0, y0, x1, y1 = inner
     margin = max(3, round(0.06 * (y1 - y0)))
@@ -564,8 +704,9 @@ def write_digits(ink: np.ndarray, inner: PixelBox, box_height: int, crops: list[
         x += image.shape[1] + max(1.0, gap)
 
 
-def write_one_digit(ink: np.ndarray, cell: PixelBox, box_height: int, crop: np.ndarray,
-                    rng: np.random.Generator) -> None:
+def write_one_digit(
+    ink: np.ndarray, cell: PixelBox, box_height: int, crop: np.ndarray, rng: np.random.Generator
+) -> None:
     """Write one digit into a comb cell's interior, roughly centred."""
     x0, y0, x1, y1 = cell
     margin = max(3, round(0.06 * (y1 - y0)))
@@ -604,8 +745,12 @@ class Geometry:
     def box(self, rect: Rect) -> PixelBox:
         # The far edges are placed from where their border line starts, so that table cells
         # sharing a border draw it at exactly one place, one line wide.
-        return (self.px(rect.x0), self.px(rect.y0), self.px(rect.x1 - LINE_MM) + self.line,
-                self.px(rect.y1 - LINE_MM) + self.line)
+        return (
+            self.px(rect.x0),
+            self.px(rect.y0),
+            self.px(rect.x1 - LINE_MM) + self.line,
+            self.px(rect.y1 - LINE_MM) + self.line,
+        )
 
 
 def comb_cells(box: PixelBox, cells: int, line: int) -> list[PixelBox]:
@@ -656,8 +801,13 @@ def overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def draw_handwriting(sheet: Sheet, geometry: Geometry, size: tuple[int, int], pool: DigitPool,
-                     rng: np.random.Generator) -> np.ndarray:
+def draw_handwriting(
+    sheet: Sheet,
+    geometry: Geometry,
+    size: tuple[int, int],
+    pool: DigitPool,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Coverage (0..1) of the pen: every field's digits."""
     ink = np.zeros((size[1], size[0]), np.float32)
     line = geometry.line
@@ -672,14 +822,15 @@ def draw_handwriting(sheet: Sheet, geometry: Geometry, size: tuple[int, int], po
             continue
         cells = comb_cells(box, form_field.cells, line)
         if form_field.right_aligned:
-            cells = cells[len(cells) - len(crops):]
+            cells = cells[len(cells) - len(crops) :]
         for cell, crop in zip(cells, crops):
             write_one_digit(ink, inside(cell, line), height, crop, rng)
     return ink
 
 
-def compose(printed: np.ndarray, ink: np.ndarray, scan: Scan, rng: np.random.Generator
-            ) -> np.ndarray:
+def compose(
+    printed: np.ndarray, ink: np.ndarray, scan: Scan, rng: np.random.Generator
+) -> np.ndarray:
     """The filled-in page (RGB, 0..255): ink and print absorb light from the paper."""
     height, width = printed.shape
     # Paper is never perfectly even: a faint low-frequency mottle.
@@ -716,12 +867,19 @@ def skewed_box(box: PixelBox, matrix: np.ndarray, size: tuple[int, int]) -> tupl
     )
 
 
-def scan_page(page: np.ndarray, matrix: np.ndarray, scan: Scan, rng: np.random.Generator
-              ) -> np.ndarray:
+def scan_page(
+    page: np.ndarray, matrix: np.ndarray, scan: Scan, rng: np.random.Generator
+) -> np.ndarray:
     """What the scanner makes of the page: skew, dust, uneven light, blur, noise, 8 bits."""
     height, width = page.shape[:2]
-    page = cv2.warpAffine(page, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+    page = cv2.warpAffine(
+        page,
+        matrix,
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(255, 255, 255),
+    )
     add_specks(page, scan.specks, rng)
     page *= lighting(width, height, scan.light, rng)[..., None]
     if scan.blur:
@@ -750,8 +908,17 @@ def add_specks(page: np.ndarray, count: int, rng: np.random.Generator) -> None:
         centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
         axes = (int(rng.integers(1, 4)), int(rng.integers(1, 3)))
         shade = float(rng.uniform(30, 120))
-        cv2.ellipse(page, centre, axes, float(rng.uniform(0, 180)), 0, 360,
-                    (shade, shade, shade), -1, cv2.LINE_AA)
+        cv2.ellipse(
+            page,
+            centre,
+            axes,
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            (shade, shade, shade),
+            -1,
+            cv2.LINE_AA,
+        )
 
 
 # ----------------------------------------------------------------------------- reading order
@@ -780,8 +947,9 @@ class RenderedPage:
     truth: list[dict]
 
 
-def render_form(form: Form, index: int, pool: DigitPool | None, seed: int, file_label: str,
-                images: bool = True) -> list[RenderedPage]:
+def render_form(
+    form: Form, index: int, pool: DigitPool | None, seed: int, file_label: str, images: bool = True
+) -> list[RenderedPage]:
     """The pages of one form and their truth rows. Values and layout come from one random
     stream, the handwriting and the scan from another, so the truth does not depend on them."""
     sheets = form.build(np.random.default_rng([seed, index, 0]))
@@ -799,16 +967,20 @@ def render_form(form: Form, index: int, pool: DigitPool | None, seed: int, file_
         if order != designed:  # the skew must not change which field is which
             raise ValueError(f"{form.name} page {page_number}: skew changes the reading order")
         truth = [
-            {"file": file_label, "page": page_number, "field": f"field_{rank}",
-             "value": sheet.fields[i].value, **dict(zip(("x0", "y0", "x1", "y1"), boxes[i]))}
+            {
+                "file": file_label,
+                "page": page_number,
+                "field": f"field_{rank}",
+                "value": sheet.fields[i].value,
+                **dict(zip(("x0", "y0", "x1", "y1"), boxes[i])),
+            }
             for rank, i in enumerate(order, start=1)
         ]
         image = None
         if images:
             printed = draw_print(sheet, geometry, size)
             ink = draw_handwriting(sheet, geometry, size, pool, ink_rng)
-            image = scan_page(compose(printed, ink, form.scan, ink_rng), matrix, form.scan,
-                              ink_rng)
+            image = scan_page(compose(printed, ink, form.scan, ink_rng), matrix, form.scan, ink_rng)
         pages.append(RenderedPage(image, truth))
     return pages
 
@@ -819,12 +991,20 @@ def save_pages(images: list[np.ndarray], path: Path, scan: Scan) -> None:
     dpi = (scan.dpi, scan.dpi)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        first.save(path, save_all=True, append_images=rest, resolution=float(scan.dpi),
-                   quality=scan.quality, title=path.stem, creationDate=PDF_DATE,
-                   modDate=PDF_DATE)
+        first.save(
+            path,
+            save_all=True,
+            append_images=rest,
+            resolution=float(scan.dpi),
+            quality=scan.quality,
+            title=path.stem,
+            creationDate=PDF_DATE,
+            modDate=PDF_DATE,
+        )
     elif suffix in (".tif", ".tiff"):
-        first.save(path, save_all=True, append_images=rest, compression="tiff_adobe_deflate",
-                   dpi=dpi)
+        first.save(
+            path, save_all=True, append_images=rest, compression="tiff_adobe_deflate", dpi=dpi
+        )
     elif rest:
         raise ValueError(f"{path.name}: only PDF and TIFF files can hold several pages")
     elif suffix in (".jpg", ".jpeg"):
@@ -842,8 +1022,14 @@ def default_file_prefix(out: Path) -> str:
         return forms.as_posix()
 
 
-def generate(mnist_dir: Path, out: Path, seed: int = SEED, only: Sequence[str] = (),
-             file_prefix: str | None = None, images: bool = True) -> list[dict]:
+def generate(
+    mnist_dir: Path,
+    out: Path,
+    seed: int = SEED,
+    only: Sequence[str] = (),
+    file_prefix: str | None = None,
+    images: bool = True,
+) -> list[dict]:
     """Write the forms (all, or those named in `only`; none when not `images`) and the truth of
     all of them, truth.csv; return the truth rows."""
     unknown = set(only) - {form.name for form in FORMS}
@@ -880,13 +1066,26 @@ def default_mnist_dir() -> Path:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mnist-dir", type=Path, default=None,
-                        help=f"MNIST directory [default: ${ENV_VAR}, else ../shared/mnist]")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "samples",
-                        help="writes OUT/forms/* and OUT/truth.csv [default: samples]")
+    parser.add_argument(
+        "--mnist-dir",
+        type=Path,
+        default=None,
+        help=f"MNIST directory [default: ${ENV_VAR}, else ../shared/mnist]",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO_ROOT / "samples",
+        help="writes OUT/forms/* and OUT/truth.csv [default: samples]",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--only", nargs="*", default=(), metavar="NAME",
-                        help="only these forms, e.g. order_table.tiff")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=(),
+        metavar="NAME",
+        help="only these forms, e.g. order_table.tiff",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
@@ -895,9 +1094,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"generate.py: {error}")
     pages = {(row["file"], row["page"]) for row in rows}
     files = {row["file"] for row in rows}
-    print(f"{len(files)} forms, {len(pages)} pages, {len(rows)} fields, "
-          f"{sum(len(row['value']) for row in rows)} digits "
-          f"in {time.perf_counter() - started:.1f} s -> {args.out}")
+    print(
+        f"{len(files)} forms, {len(pages)} pages, {len(rows)} fields, "
+        f"{sum(len(row['value']) for row in rows)} digits "
+        f"in {time.perf_counter() - started:.1f} s -> {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ def test_stratified_split_keeps_class_shares():
 def test_split_is_seeded():
     labels = np.repeat(np.arange(10), 50)
     assert np.array_equal(stratified_split(labels, 0.1, 3)[1], stratified_split(labels, 0.1, 3)[1])
-    assert not np.array_equal(stratified_split(labels, 0.1, 3)[1], stratified_split(labels, 0.1, 4)[1])
+    assert not np.array_equal(
+        stratified_split(labels, 0.1, 3)[1], stratified_split(labels, 0.1, 4)[1]
+    )
 
 
 def test_training_data_never_touches_test_split(mnist_dir, monkeypatch):
@@ -29,7 +31,9 @@ def test_training_data_never_touches_test_split(mnist_dir, monkeypatch):
 
     seen = []
     real = dataset.load_split
-    monkeypatch.setattr(dataset, "load_split", lambda d, split: seen.append(split) or real(d, split))
+    monkeypatch.setattr(
+        dataset, "load_split", lambda d, split: seen.append(split) or real(d, split)
+    )
     data = training_data(mnist_dir, validation_fraction=0.1, train_limit=2000)
     assert seen == ["train"]
     assert len(data.train) == 2000 and 990 <= len(data.validation) <= 1010
@@ -39,7 +43,9 @@ def _write_extra(directory, count_per_label=3):
     for label in (3, 7):
         (directory / str(label)).mkdir(parents=True)
         for i in range(count_per_label):
-            Image.fromarray(np.full((28, 28), (20 * i + label) % 256, np.uint8)).save(directory / str(label) / f"{i}.png")
+            Image.fromarray(np.full((28, 28), (20 * i + label) % 256, np.uint8)).save(
+                directory / str(label) / f"{i}.png"
+            )
 
 
 def test_extra_digits_are_read_with_labels(tmp_path):
@@ -58,5 +64,5 @@ def test_extra_digits_are_repeated_to_their_share():
 
 def test_training_data_holds_out_some_extra_digits(tmp_path, mnist_dir):
     _write_extra(tmp_path, count_per_label=10)
-    data = training_data(mnist_dir, train_limit=1000, extra_digits=tmp_path)
+    data = training_data(mnist_dir, train_limit=1000, extra=load_extra_digits(tmp_path))
     assert data.extra_count == 16 and len(data.extra_held_out) == 4

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from digitize.errors import DataError
 from model_training.mnist import MnistError, load_split, resolve_mnist_dir
 
 TEST_FILES = ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
@@ -39,8 +40,13 @@ def test_reads_uncompressed_files(test_split_copy):
 def test_reads_keras_npz(tmp_path, mnist_dir):
     test = load_split(mnist_dir, "test")
     train = load_split(mnist_dir, "train")
-    np.savez(tmp_path / "mnist.npz", x_train=train.images, y_train=train.labels,
-             x_test=test.images, y_test=test.labels)
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=train.images,
+        y_train=train.labels,
+        x_test=test.images,
+        y_test=test.labels,
+    )
     assert np.array_equal(load_split(tmp_path, "test").labels, test.labels)
 
 
@@ -61,6 +67,7 @@ def test_missing_directory(tmp_path):
     with pytest.raises(MnistError) as error:
         load_split(tmp_path / "nowhere", "test")
     assert "MNIST directory not found" in _single_line(error)
+    assert isinstance(error.value, DataError) and error.value.exit_code == 3
 
 
 def test_missing_file_names_it(test_split_copy):

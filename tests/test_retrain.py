@@ -16,8 +16,13 @@ from digitize.tensorflow_startup import quiet_tensorflow_startup
 from model_training.evaluate import evaluate
 from model_training.mnist import canonical_checksums, load_split
 
-REPORT_FILES = ["confusion_matrix.csv", "confusion_matrix.png", "per_class.csv",
-                "training_curves.png", "search_results.csv"]
+REPORT_FILES = [
+    "confusion_matrix.csv",
+    "confusion_matrix.png",
+    "per_class.csv",
+    "training_curves.png",
+    "search_results.csv",
+]
 
 
 @pytest.mark.slow
@@ -35,7 +40,9 @@ def test_forced_install_writes_model_card_and_report(quick_retrain, tmp_path, mn
     run = subprocess.run(quick_retrain(force=True), capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     models = tmp_path / "models"
-    assert sorted(p.name for p in models.iterdir()) == sorted([MODEL_NAME, CARD_NAME, *REPORT_FILES])
+    assert sorted(p.name for p in models.iterdir()) == sorted(
+        [MODEL_NAME, CARD_NAME, *REPORT_FILES]
+    )
     card = json.loads((models / CARD_NAME).read_text())
     assert card["data"]["sha256"] == canonical_checksums()
     assert card["search"]["space"] == "quick" and card["search"]["trials"] == 4
@@ -46,7 +53,9 @@ def test_forced_install_writes_model_card_and_report(quick_retrain, tmp_path, mn
     with quiet_tensorflow_startup():
         import keras
     model = keras.models.load_model(models / MODEL_NAME, compile=False)
-    assert evaluate(model, load_split(mnist_dir, "test")).accuracy == pytest.approx(card["test_accuracy"], abs=1e-6)
+    assert evaluate(model, load_split(mnist_dir, "test")).accuracy == pytest.approx(
+        card["test_accuracy"], abs=1e-6
+    )
 
 
 def test_shipped_model_meets_its_promises(mnist_dir):
@@ -63,16 +72,21 @@ def test_shipped_model_meets_its_promises(mnist_dir):
     assert accuracy >= 0.996
     assert accuracy == pytest.approx(card["test_accuracy"], abs=1e-4)
     # Raw 0-255 pixels in: scaling is inside the model.
-    probabilities = model.predict(test.images[:10].reshape(-1, 28, 28, 1).astype(np.float32), verbose=0)
+    probabilities = model.predict(
+        test.images[:10].reshape(-1, 28, 28, 1).astype(np.float32), verbose=0
+    )
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
     assert card["hyperparameters"]["flip"] is False
 
 
-@pytest.mark.parametrize("arguments, code, message", [
-    (["--fix", "kernel=3"], 2, "unknown hyperparameter 'kernel'"),
-    (["--space", "nope"], 2, "unknown search space 'nope'"),
-    (["--mnist-dir", "/nonexistent"], 3, "MNIST directory not found"),
-])
+@pytest.mark.parametrize(
+    "arguments, code, message",
+    [
+        (["--fix", "kernel=3"], 2, "unknown hyperparameter 'kernel'"),
+        (["--space", "nope"], 2, "unknown search space 'nope'"),
+        (["--mnist-dir", "/nonexistent"], 3, "MNIST directory not found"),
+    ],
+)
 def test_retrain_errors_are_one_line(arguments, code, message, tmp_path):
     result = CliRunner().invoke(app, ["retrain", *arguments, "--search-dir", str(tmp_path)])
     assert result.exit_code == code
@@ -82,8 +96,12 @@ def test_retrain_errors_are_one_line(arguments, code, message, tmp_path):
 
 @pytest.mark.slow
 def test_no_search_trains_the_installed_architecture_with_fixes(quick_retrain, tmp_path):
-    run = subprocess.run(quick_retrain("--no-search", "--fix", "dropout=0.4"), capture_output=True,
-                         text=True, timeout=900)
+    run = subprocess.run(
+        quick_retrain("--no-search", "--fix", "dropout=0.4"),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     card = read_card(tmp_path / "models")
     shipped = read_card(SHIPPED_DIR)["hyperparameters"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 from pdf2image import pdfinfo_from_path
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

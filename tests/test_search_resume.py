@@ -9,6 +9,7 @@ import time
 
 import pandas as pd
 import pytest
+
 from conftest import trials_on_disk
 
 pytestmark = pytest.mark.slow
@@ -16,7 +17,7 @@ GRID = {("1", "max"), ("1", "average"), ("2", "max"), ("2", "average")}  # the q
 
 
 def grid_points(results: pd.DataFrame) -> list[tuple[str, str]]:
-    return [(str(row.conv_blocks), row.pooling) for row in results.itertuples()]
+    return [(str(row.conv_blocks), str(row.pooling)) for row in results.itertuples()]
 
 
 def test_search_killed_mid_trial_resumes_without_redoing(quick_retrain, tmp_path):
@@ -36,8 +37,9 @@ def test_search_killed_mid_trial_resumes_without_redoing(quick_retrain, tmp_path
     assert oracle["ongoing_trials"], "the kill was meant to land in the middle of a trial"
     finished_before = {t["trial_id"] for t in trials_on_disk(project) if t["status"] == "COMPLETED"}
 
-    resumed = subprocess.run(quick_retrain("--epochs", "40"), capture_output=True, text=True,
-                             timeout=600)
+    resumed = subprocess.run(
+        quick_retrain("--epochs", "40"), capture_output=True, text=True, timeout=600
+    )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "Traceback" not in resumed.stdout + resumed.stderr
 
@@ -54,8 +56,9 @@ def test_search_killed_mid_trial_resumes_without_redoing(quick_retrain, tmp_path
 
 def test_cleanly_stopped_search_resumes_with_the_rest_of_the_grid(quick_retrain, tmp_path):
     project = tmp_path / "search" / "quick"
-    first = subprocess.run(quick_retrain("--max-trials", "2"), capture_output=True, text=True,
-                           timeout=600)
+    first = subprocess.run(
+        quick_retrain("--max-trials", "2"), capture_output=True, text=True, timeout=600
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     assert len(trials_on_disk(project)) == 2
 
@@ -72,7 +75,11 @@ def test_cleanly_stopped_search_resumes_with_the_rest_of_the_grid(quick_retrain,
 def test_overwrite_starts_afresh(quick_retrain, tmp_path):
     project = tmp_path / "search" / "quick"
     subprocess.run(quick_retrain("--max-trials", "1"), capture_output=True, timeout=600, check=True)
-    again = subprocess.run(quick_retrain("--max-trials", "1", "--overwrite"),
-                           capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        quick_retrain("--max-trials", "1", "--overwrite"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert again.returncode == 0 and "Reloading Tuner" not in again.stdout
     assert len(trials_on_disk(project)) == 1
