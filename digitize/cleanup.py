@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MAX_SKEW_DEGREES = 5.0
-FAINT_MARGIN = 25  # grey levels above the ink threshold that count where they touch ink
+from digitize.segmentation_params import CleanupParams
 
 
 @dataclass(frozen=True)
@@ -17,64 +16,87 @@ class CleanPage:
     ink: np.ndarray  # binary, 255 where there is ink
     faint_ink: np.ndarray  # binary, also the light ends of strokes (and some dirt)
     rotation: np.ndarray  # 2x3 affine matrix that took the input page to `gray`
-    dpi: float  # estimated from the page size (forms are letter or A4 sized)
+    dpi: float  # the file's own, else estimated from the page size (`estimate_dpi`)
 
 
-def clean_page(image: np.ndarray) -> CleanPage:
-    dpi = estimate_dpi(image.shape)
-    gray = flatten_lighting(image, dpi)
-    angle = estimate_skew(binarize(gray), dpi)
+def clean_page(
+    image: np.ndarray, dpi: float | None = None, params: CleanupParams = CleanupParams()
+) -> CleanPage:
+    """`dpi`: the resolution the file states (a PDF's rasterizing, an image's metadata);
+    without it, guessed from the page size."""
+    dpi = dpi or estimate_dpi(image.shape, params)
+    gray = flatten_lighting(image, dpi, params)
+    angle = estimate_skew(binarize(gray, params=params), dpi, params)
     rotation = cv2.getRotationMatrix2D((gray.shape[1] / 2, gray.shape[0] / 2), angle, 1.0)
     if angle:
         gray = cv2.warpAffine(
-            gray, rotation, (gray.shape[1], gray.shape[0]),
-            flags=cv2.INTER_LINEAR, borderValue=255,
+            gray,
+            rotation,
+            (gray.shape[1], gray.shape[0]),
+            flags=cv2.INTER_LINEAR,
+            borderValue=255,
         )
-    return CleanPage(gray=gray, ink=binarize(gray), faint_ink=binarize(gray, FAINT_MARGIN),
-                     rotation=rotation, dpi=dpi)
+    return CleanPage(
+        gray=gray,
+        ink=binarize(gray, params=params),
+        faint_ink=binarize(gray, params.faint_margin, params),
+        rotation=rotation,
+        dpi=dpi,
+    )
 
 
-def estimate_dpi(shape: tuple[int, ...]) -> float:
-    """Pixels per inch, taking the page's shorter side as 8.5 inches (letter; A4 is 8.27)."""
-    return min(shape[:2]) / 8.5
+def estimate_dpi(shape: tuple[int, ...], params: CleanupParams = CleanupParams()) -> float:
+    """Pixels per inch when the file does not say: the page's shorter side taken as 8.5 inches
+    (`assumed_short_side_in`; letter, A4 is 8.27). Wrong for cheques, receipts, A5 and folio
+    forms, hence a last resort."""
+    return min(shape[:2]) / params.assumed_short_side_in
 
 
-def flatten_lighting(gray: np.ndarray, dpi: float) -> np.ndarray:
+def flatten_lighting(
+    gray: np.ndarray, dpi: float, params: CleanupParams = CleanupParams()
+) -> np.ndarray:
     """Divide by the paper's own brightness, so shadows and tinted paper become white.
 
     The paper is estimated by closing (removing dark ink thinner than ~0.1 inch) and blurring;
     ink keeps its contrast relative to the paper around it, so faint pencil stays visible.
     """
-    size = _odd(dpi * 0.12)
-    paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
-    paper = cv2.GaussianBlur(paper, (0, 0), sigmaX=dpi * 0.1)
+    size = _odd(dpi * params.paper_close_in)
+    paper = cv2.morphologyEx(
+        gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    )
+    paper = cv2.GaussianBlur(paper, (0, 0), sigmaX=dpi * params.paper_blur_in)
     flat = gray.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0) * 255.0
     return np.clip(flat, 0, 255).astype(np.uint8)
 
 
-def binarize(gray: np.ndarray, fainter_by: int = 0) -> np.ndarray:
+def binarize(
+    gray: np.ndarray, fainter_by: int = 0, params: CleanupParams = CleanupParams()
+) -> np.ndarray:
     """Ink = 255, by Otsu's threshold on the flattened page (plus `fainter_by` grey levels)."""
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     # On a near-blank page Otsu splits paper noise; on faint pencil it can sit too low.
-    threshold = float(np.clip(threshold, 150, 215))
-    _, ink = cv2.threshold(gray, min(threshold + fainter_by, 235), 255, cv2.THRESH_BINARY_INV)
+    threshold = float(np.clip(threshold, params.otsu_min, params.otsu_max))
+    ceiling = min(threshold + fainter_by, params.lightest_ink)
+    _, ink = cv2.threshold(gray, ceiling, 255, cv2.THRESH_BINARY_INV)
     return ink
 
 
-def estimate_skew(ink: np.ndarray, dpi: float) -> float:
+def estimate_skew(ink: np.ndarray, dpi: float, params: CleanupParams = CleanupParams()) -> float:
     """The page's rotation in degrees, by the projection-profile method.
 
     When the page is straight, box borders, rules and text lines fall into few rows, so the
     row sums are most uneven (largest sum of squares). Done at ~75 DPI: a tenth of a degree
     is still resolved, in a few hundredths of a second.
     """
-    scale = min(1.0, 75.0 / dpi)
+    scale = min(1.0, params.skew_dpi / dpi)
     small = cv2.resize(ink, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     best = 0.0
-    for step, span in ((0.25, MAX_SKEW_DEGREES), (0.05, 0.25)):
+    coarse, fine = params.skew_coarse_step, params.skew_fine_step
+    # Coarse steps over the whole range, then fine ones within a coarse step of the best.
+    for step, span in ((coarse, params.max_skew_degrees), (fine, coarse)):
         angles = best + np.arange(-span, span + step / 2, step)
         best = float(max(angles, key=lambda angle: _profile_sharpness(small, angle)))
-    return best if abs(best) >= 0.1 else 0.0
+    return best if abs(best) >= params.min_skew_degrees else 0.0
 
 
 def _profile_sharpness(ink: np.ndarray, angle: float) -> float:

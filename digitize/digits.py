@@ -8,6 +8,7 @@ classifier picks the likelier one (`reading.py`), all within the page's one batc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -15,19 +16,8 @@ import numpy as np
 from digitize.cleanup import CleanPage
 from digitize.fields import Field
 from digitize.geometry import Box
-
-BORDER_MARGIN_IN = 0.01  # ink this close to the border is the border's own raggedness
-SPECK_AREA = 0.0015  # of the field's height squared
-MIN_DIGIT_HEIGHT = 0.35  # of the field's typical digit height: anything smaller alone is a speck
-MIN_DIGIT_OF_BOX = 0.2  # of the box's inner height: nobody writes a digit smaller than this
-FRAGMENT_HEIGHT = 0.6  # a piece shorter than this (of the typical height) is part of a digit
-WIDE = 1.15  # wider than this times the typical digit height: maybe touching digits
-CLOSE_GAP = 0.2  # of the typical digit height: strokes nearer than this may be one digit
-THIN = 0.35  # of the typical digit height: a stroke this narrow is a 1 or a piece of a digit
-DIGIT_ASPECT = 0.7  # typical width / height of one handwritten digit, to count touching ones
-STACKED = 0.5  # of the narrower one's width: neighbours overlapping this much in x are one digit
-STRAY_INK = 0.5  # a thin stroke with less ink than this (of its neighbour's) is not a digit...
-STRAY_HEIGHT = 0.9  # ...when it is also shorter than this: a stray mark or a pen's double line
+from digitize.records import Doubt, ReviewReason
+from digitize.segmentation_params import DigitParams
 
 
 @dataclass
@@ -51,7 +41,7 @@ class DigitSlot:
 @dataclass
 class FieldDigits:
     slots: list[DigitSlot]
-    doubts: list[str] = field(default_factory=list)  # why the segmentation may be wrong
+    doubts: list[Doubt] = field(default_factory=list)  # why the segmentation may be wrong
 
     def candidates(self) -> list[DigitCandidate]:
         return [c for slot in self.slots for option in slot.options for c in option]
@@ -68,10 +58,10 @@ def _joined(a: _Blob, b: _Blob) -> _Blob:
     return _Blob(Box.union([a.box, b.box]), a.labels + b.labels, a.ink + b.ink)
 
 
-def find_digits(page: CleanPage, target: Field) -> FieldDigits:
+def find_digits(page: CleanPage, target: Field, params: DigitParams = DigitParams()) -> FieldDigits:
     """Digits in `target`, left to right, from the page's ink inside the field's border."""
     interior = target.interior
-    margin = max(1, int(round(page.dpi * BORDER_MARGIN_IN)))
+    margin = max(1, int(round(page.dpi * params.border_margin_in)))
     inside = target.interior_mask(margin)
     # Hysteresis: faint pixels belong to a digit where they touch clear ink, so the light end
     # of a pencil stroke stays with its digit while faint dirt on its own stays paper.
@@ -82,24 +72,31 @@ def find_digits(page: CleanPage, target: Field) -> FieldDigits:
     blobs = [
         _Blob(Box(x, y, x + w, y + h), [label], int(area))
         for label, (x, y, w, h, area) in enumerate(stats[1:], start=1)
-        if label in inked and area >= SPECK_AREA * interior.height**2
-        and min(w, h) > 1  # a line one pixel thin is print (a doubled divider), not a pen
+        # A line one pixel thin is print (a doubled divider), not a pen.
+        if label in inked
+        and area >= params.speck_area * interior.height**2
+        and min(w, h) > params.print_line_px
     ]
-    doubts: list[str] = []
+    doubts: list[Doubt] = []
     if target.kind == "comb":
-        groups = [[[b]] for b in _one_per_cell(blobs, target, interior, doubts)]
+        groups = [[[b]] for b in _one_per_cell(blobs, target, interior, doubts, params)]
     else:
         typical = _typical_height(blobs, interior.height)
-        blobs = [b for b in _merge_fragments(blobs, typical)
-                 if b.box.height >= MIN_DIGIT_HEIGHT * typical
-                 and max(b.box.height, b.box.width) >= MIN_DIGIT_OF_BOX * interior.height]
-        groups = _alternatives(blobs, labels, typical, doubts)
+        blobs = [
+            b
+            for b in _merge_fragments(blobs, typical, params)
+            if b.box.height >= params.min_digit_height * typical
+            and max(b.box.height, b.box.width) >= params.min_digit_of_box * interior.height
+        ]
+        groups = _alternatives(blobs, labels, typical, doubts, params)
     # Ink cut off by the border margin may be part of a digit written over the border.
-    rim = cv2.subtract(inside, cv2.erode(inside, np.ones((3, 3), np.uint8),
-                                         borderType=cv2.BORDER_CONSTANT, borderValue=0))
+    rim = cv2.subtract(
+        inside,
+        cv2.erode(inside, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0),
+    )
     at_border = set(np.unique(labels[rim > 0]).tolist()) - {0}
     if any(at_border.intersection(b.labels) for group in groups for b in group[0]):
-        doubts.append("ink runs into the box border")
+        doubts.append(Doubt(ReviewReason.BORDER_TOUCH, "ink runs into the box border"))
     slots = [
         DigitSlot([[_candidate(b, labels, interior) for b in option] for option in group])
         for group in groups
@@ -110,12 +107,12 @@ def find_digits(page: CleanPage, target: Field) -> FieldDigits:
 def _typical_height(blobs: list[_Blob], field_height: int) -> float:
     """The height of a whole digit in this field: the tallest components are whole digits."""
     heights = sorted((b.box.height for b in blobs), reverse=True)
-    if not heights:
+    if not heights:  # no ink: nothing is measured against it, so no parameter
         return 0.6 * field_height
     return float(np.median(heights[: max(1, (len(heights) + 1) // 2)]))
 
 
-def _merge_fragments(blobs: list[_Blob], typical: float) -> list[_Blob]:
+def _merge_fragments(blobs: list[_Blob], typical: float, params: DigitParams) -> list[_Blob]:
     """Join pieces that cannot be digits on their own to the digit they belong to.
 
     A piece much shorter than the field's digits (a 5's detached bar, a broken stroke) goes
@@ -123,7 +120,7 @@ def _merge_fragments(blobs: list[_Blob], typical: float) -> list[_Blob]:
     """
     blobs = sorted(blobs, key=lambda b: b.box.x0)
     while True:
-        fragments = [b for b in blobs if b.box.height < FRAGMENT_HEIGHT * typical]
+        fragments = [b for b in blobs if b.box.height < params.fragment_height * typical]
         partner = None
         for piece in fragments:
             others = [b for b in blobs if b is not piece]
@@ -131,14 +128,14 @@ def _merge_fragments(blobs: list[_Blob], typical: float) -> list[_Blob]:
                 break
             nearest = max(others, key=lambda b: _x_overlap(piece.box, b.box))
             union = Box.union([piece.box, nearest.box])
-            if union.width <= WIDE * typical or _x_overlap(piece.box, nearest.box) > 0:
+            if union.width <= params.wide * typical or _x_overlap(piece.box, nearest.box) > 0:
                 partner = (piece, nearest)
                 break
         if partner is None:
             return blobs
         piece, nearest = partner
         rest = [b for b in blobs if b is not piece and b is not nearest]
-        blobs = sorted(rest + [_joined(piece, nearest)], key=lambda b: b.box.x0)
+        blobs = sorted([*rest, _joined(piece, nearest)], key=lambda b: b.box.x0)
 
 
 def _x_overlap(a: Box, b: Box) -> float:
@@ -147,7 +144,11 @@ def _x_overlap(a: Box, b: Box) -> float:
 
 
 def _alternatives(
-    blobs: list[_Blob], labels: np.ndarray, typical: float, doubts: list[str]
+    blobs: list[_Blob],
+    labels: np.ndarray,
+    typical: float,
+    doubts: list[Doubt],
+    params: DigitParams,
 ) -> list[list[list[_Blob]]]:
     """For each stretch of ink, its readings: as is, and where geometry is unsure, the other.
 
@@ -164,18 +165,30 @@ def _alternatives(
     while i < len(blobs):
         blob = blobs[i]
         following = blobs[i + 1] if i + 1 < len(blobs) else None
-        thin_pair = following is not None and _thin_and_close(blob.box, following.box, typical)
-        if blob.box.width > WIDE * typical:
-            groups.append([[blob], _split(blob, labels, typical)])
-        elif thin_pair and (_stray(blob, following) or _stray(following, blob)):
-            doubts.append("a faint stroke beside a digit, read as part of it")
+        thin_pair = following is not None and _thin_and_close(
+            blob.box, following.box, typical, params
+        )
+        if blob.box.width > params.wide * typical:
+            groups.append([[blob], _split(blob, labels, typical, params)])
+        elif (
+            thin_pair
+            and following is not None
+            and (_stray(blob, following, params) or _stray(following, blob, params))
+        ):
+            doubts.append(
+                Doubt(
+                    ReviewReason.SEGMENTATION, "a faint stroke beside a digit, read as part of it"
+                )
+            )
             groups.append([[_joined(blob, following)]])
             i += 1
-        elif following is not None and _maybe_one_digit(blob.box, following.box, typical):
+        elif following is not None and _maybe_one_digit(blob.box, following.box, typical, params):
             groups.append([[blob, following], [_joined(blob, following)]])
             i += 1
         elif thin_pair:
-            doubts.append("two strokes almost touching: one digit or two?")
+            doubts.append(
+                Doubt(ReviewReason.SEGMENTATION, "two strokes almost touching: one digit or two?")
+            )
             groups.append([[blob]])
         else:
             groups.append([[blob]])
@@ -183,35 +196,43 @@ def _alternatives(
     return groups
 
 
-def _thin_and_close(a: Box, b: Box, typical: float) -> bool:
-    return -_x_overlap(a, b) < CLOSE_GAP * typical and max(a.width, b.width) < THIN * typical
+def _thin_and_close(a: Box, b: Box, typical: float, params: DigitParams) -> bool:
+    return (
+        -_x_overlap(a, b) < params.close_gap * typical
+        and max(a.width, b.width) < params.thin * typical
+    )
 
 
-def _maybe_one_digit(a: Box, b: Box, typical: float) -> bool:
+def _maybe_one_digit(a: Box, b: Box, typical: float, params: DigitParams) -> bool:
     overlap = _x_overlap(a, b)
-    return overlap > 0 and (Box.union([a, b]).width <= 1.1 * typical
-                            or overlap >= STACKED * min(a.width, b.width))
+    return overlap > 0 and (
+        Box.union([a, b]).width <= params.one_digit_width * typical
+        or overlap >= params.stacked * min(a.width, b.width)
+    )
 
 
-def _stray(mark: _Blob, digit: _Blob) -> bool:
-    return mark.ink < STRAY_INK * digit.ink and mark.box.height < STRAY_HEIGHT * digit.box.height
+def _stray(mark: _Blob, digit: _Blob, params: DigitParams) -> bool:
+    return (
+        mark.ink < params.stray_ink * digit.ink
+        and mark.box.height < params.stray_height * digit.box.height
+    )
 
 
-def _split(blob: _Blob, labels: np.ndarray, typical: float) -> list[_Blob]:
+def _split(blob: _Blob, labels: np.ndarray, typical: float, params: DigitParams) -> list[_Blob]:
     """Cut a component into touching digits at its thinnest columns."""
     box = blob.box
-    pieces = max(2, int(round(box.width / (DIGIT_ASPECT * typical))))
+    pieces = max(2, int(round(box.width / (params.digit_aspect * typical))))
     ink = np.isin(labels[box.slice()], blob.labels)
     profile = ink.sum(axis=0)
     step = box.width / pieces
     cuts = [0]
     for k in range(1, pieces):
-        lo = max(cuts[-1] + 1, int(k * step - step / 3))
-        hi = max(lo + 1, int(k * step + step / 3))
+        lo = max(cuts[-1] + 1, int(k * step - step / params.cut_window))
+        hi = max(lo + 1, int(k * step + step / params.cut_window))
         cuts.append(lo + int(np.argmin(profile[lo:hi])))
     cuts.append(box.width)
     result = []
-    for left, right in zip(cuts, cuts[1:]):
+    for left, right in pairwise(cuts):
         rows = np.flatnonzero(ink[:, left:right].any(axis=1))
         if right > left and rows.size:
             piece = Box(box.x0 + left, box.y0 + rows[0], box.x0 + right, box.y0 + rows[-1] + 1)
@@ -219,23 +240,34 @@ def _split(blob: _Blob, labels: np.ndarray, typical: float) -> list[_Blob]:
     return result
 
 
-def _one_per_cell(blobs: list[_Blob], target: Field, interior: Box, doubts: list[str]) -> list[_Blob]:
+def _one_per_cell(
+    blobs: list[_Blob], target: Field, interior: Box, doubts: list[Doubt], params: DigitParams
+) -> list[_Blob]:
     """In a comb, everything whose centre falls in a cell is that cell's digit."""
     by_cell: dict[int, list[_Blob]] = {}
     for blob in blobs:
         centre = interior.x0 + blob.box.center_x
-        cell = min(range(len(target.cells)), key=lambda c: abs(target.cells[c].box.center_x - centre))
+        cell = min(
+            range(len(target.cells)), key=lambda c: abs(target.cells[c].box.center_x - centre)
+        )
         by_cell.setdefault(cell, []).append(blob)
     result = []
     height = max((c.box.height for c in target.cells), default=0)
     for cell in sorted(by_cell):
         parts = by_cell[cell]
-        joined = _Blob(Box.union(p.box for p in parts), [l for p in parts for l in p.labels],
-                       sum(p.ink for p in parts))
-        if max(joined.box.height, joined.box.width) < MIN_DIGIT_OF_BOX * height:
+        joined = _Blob(
+            Box.union(p.box for p in parts),
+            [label for p in parts for label in p.labels],
+            sum(p.ink for p in parts),
+        )
+        if max(joined.box.height, joined.box.width) < params.min_digit_of_box * height:
             continue  # a speck of dust in an empty cell
         if len(parts) > 1:  # a broken digit, or a digit and a stray mark: which is which?
-            doubts.append(f"cell {cell + 1} holds {len(parts)} separate marks")
+            doubts.append(
+                Doubt(
+                    ReviewReason.SEGMENTATION, f"cell {cell + 1} holds {len(parts)} separate marks"
+                )
+            )
         result.append(joined)
     return result
 
@@ -243,7 +275,9 @@ def _one_per_cell(blobs: list[_Blob], target: Field, interior: Box, doubts: list
 def _candidate(blob: _Blob, labels: np.ndarray, interior: Box) -> DigitCandidate:
     mask = np.isin(labels[blob.box.slice()], blob.labels)
     page_box = Box(
-        interior.x0 + blob.box.x0, interior.y0 + blob.box.y0,
-        interior.x0 + blob.box.x1, interior.y0 + blob.box.y1,
+        interior.x0 + blob.box.x0,
+        interior.y0 + blob.box.y0,
+        interior.x0 + blob.box.x1,
+        interior.y0 + blob.box.y1,
     )
     return DigitCandidate(box=page_box, mask=mask)

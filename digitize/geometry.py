@@ -1,4 +1,4 @@
-"""Axis-aligned boxes in page pixels."""
+"""Axis-aligned boxes in page pixels, and the cells of a printed form they outline."""
 
 from __future__ import annotations
 
@@ -35,8 +35,10 @@ class Box:
     def union(boxes: Iterable[Box]) -> Box:
         boxes = list(boxes)
         return Box(
-            min(b.x0 for b in boxes), min(b.y0 for b in boxes),
-            max(b.x1 for b in boxes), max(b.y1 for b in boxes),
+            min(b.x0 for b in boxes),
+            min(b.y0 for b in boxes),
+            max(b.x1 for b in boxes),
+            max(b.y1 for b in boxes),
         )
 
     def grow(self, pixels: float) -> Box:
@@ -47,7 +49,9 @@ class Box:
         return Box(max(0, self.x0), max(0, self.y0), min(width, self.x1), min(height, self.y1))
 
     def overlaps(self, other: Box) -> bool:
-        return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
+        return (
+            self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
+        )
 
     def slice(self) -> tuple[slice, slice]:
         """Index an image with it: image[box.slice()]."""
@@ -64,3 +68,11 @@ class Box:
         x0, y0 = np.floor(points.min(axis=0)).astype(int)
         x1, y1 = np.ceil(points.max(axis=0)).astype(int)
         return Box(int(x0), int(y0), int(x1), int(y1))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One hole of a printed form's ruling (here so that `fields` and `comb_repair` share it)."""
+
+    box: Box  # bounding box of the hole inside the border
+    outline: np.ndarray  # the hole's convex hull, page pixels (cv2 contour)

@@ -11,43 +11,48 @@ import cv2
 import numpy as np
 
 from digitize.digits import DigitCandidate
+from digitize.segmentation_params import NormalizeParams
 
+# MNIST's format, which the classifier was trained on: not thresholds to tune.
 SIZE = 28
 FIT = 20
-# MNIST strokes are about 2.5 px wide in the 20 px box: ~12 % of the digit's height.
-STROKE_OF_HEIGHT = 0.12
 
 
-def normalize_digit(gray: np.ndarray, digit: DigitCandidate) -> np.ndarray:
+def normalize_digit(
+    gray: np.ndarray, digit: DigitCandidate, params: NormalizeParams = NormalizeParams()
+) -> np.ndarray:
     """A 28x28 uint8 image of the digit: white on black, fitted in 20x20, centred by mass."""
-    ink = _ink_density(gray, digit)
-    ink = _match_stroke_width(ink, digit.mask)
+    ink = _ink_density(gray, digit, params)
+    ink = _match_stroke_width(ink, digit.mask, params)
     return _centre_by_mass(_fit(ink))
 
 
-def _ink_density(gray: np.ndarray, digit: DigitCandidate) -> np.ndarray:
+def _ink_density(gray: np.ndarray, digit: DigitCandidate, params: NormalizeParams) -> np.ndarray:
     """0..1 ink per pixel, only for this digit's pixels (and their anti-aliased rim)."""
     crop = gray[digit.box.slice()].astype(np.float32)
     # The rim: pixels next to the binarized stroke carry the grey edge MNIST digits have.
     keep = cv2.dilate(digit.mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    darkest = np.percentile(crop[digit.mask], 10) if digit.mask.any() else 0.0
+    darkest = (
+        np.percentile(crop[digit.mask], params.darkest_percentile) if digit.mask.any() else 0.0
+    )
     paper = 255.0  # the page's lighting was flattened: paper is white
     density = (paper - crop) / max(paper - darkest, 1.0)
     return np.where(keep, np.clip(density, 0.0, 1.0), 0.0).astype(np.float32)
 
 
-def _match_stroke_width(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _match_stroke_width(ink: np.ndarray, mask: np.ndarray, params: NormalizeParams) -> np.ndarray:
     """Thicken a thin-pen digit (or thin a marker one) toward MNIST's stroke proportions."""
     height = max(mask.shape)
     width = _stroke_width(mask)
-    target = STROKE_OF_HEIGHT * height
+    # MNIST strokes are about 2.5 px wide in the 20 px box: ~12 % of the digit's height.
+    target = params.stroke_of_height * height
     if width <= 0:
         return ink
-    if width < 0.6 * target:
+    if width < params.thicken_below * target:
         size = int(round(target - width)) | 1  # odd, so the stroke grows evenly on both sides
         ink = np.pad(ink, size)
         return cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    if width > 1.8 * target:
+    if width > params.thin_above * target:
         size = int(round((width - target) / 2)) | 1
         return cv2.erode(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     return ink
@@ -65,7 +70,7 @@ def _fit(ink: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         return np.zeros((1, 1), np.float32)
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = FIT / max(ink.shape)
     width = max(1, int(round(ink.shape[1] * scale)))
     height = max(1, int(round(ink.shape[0] * scale)))
@@ -77,14 +82,14 @@ def _fit(ink: np.ndarray) -> np.ndarray:
 def _centre_by_mass(ink: np.ndarray) -> np.ndarray:
     """Place in 28x28 with the centre of mass at pixel (14, 14), where MNIST's digits have it
     (measured over the test split: 14.00, 13.99)."""
-    canvas = np.zeros((SIZE, SIZE), np.float32)
+    canvas: np.ndarray = np.zeros((SIZE, SIZE), np.float32)
     top, left = (SIZE - ink.shape[0]) // 2, (SIZE - ink.shape[1]) // 2
-    canvas[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    canvas[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
     total = canvas.sum()
     if total > 0:
         ys, xs = np.indices(canvas.shape)
         shift_x = SIZE / 2 - (xs * canvas).sum() / total
         shift_y = SIZE / 2 - (ys * canvas).sum() / total
-        move = np.float32([[1, 0, shift_x], [0, 1, shift_y]])
+        move = np.array([[1, 0, shift_x], [0, 1, shift_y]], np.float32)
         canvas = cv2.warpAffine(canvas, move, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
     return np.clip(canvas * 255.0, 0, 255).astype(np.uint8)

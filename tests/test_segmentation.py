@@ -27,8 +27,10 @@ def box(image, x, y, w, h, thickness=3):
 def paste_digit(image, digit: np.ndarray, x, y, height=80):
     """An MNIST digit (white on black), scaled and inked onto the page at (x, y)."""
     scaled = cv2.resize(digit, (height, height), interpolation=cv2.INTER_CUBIC).astype(float)
-    region = image[y:y + height, x:x + height].astype(float)
-    image[y:y + height, x:x + height] = (region * (1 - np.clip(scaled, 0, 255) / 255)).astype(np.uint8)
+    region = image[y : y + height, x : x + height].astype(float)
+    image[y : y + height, x : x + height] = (region * (1 - np.clip(scaled, 0, 255) / 255)).astype(
+        np.uint8
+    )
 
 
 def segment(image):
@@ -49,7 +51,8 @@ def digit_of(mnist_test, label: int, nth: int = 0) -> np.ndarray:
 def test_labels_outside_boxes_are_not_fields():
     image = page()
     cv2.putText(image, "Amount due:", (100, 470), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
-    cv2.putText(image, "ACCOUNT NUMBER (see overleaf) 0 8 B D", (100, 300), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 4)
+    label = "ACCOUNT NUMBER (see overleaf) 0 8 B D"
+    cv2.putText(image, label, (100, 300), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 4)
     box(image, 450, 400, 500, 120)
     _, fields, _ = segment(image)
     assert len(fields) == 1 and fields[0].kind == "box"
@@ -82,7 +85,9 @@ def test_table_cells_are_fields_in_reading_order(mnist_test):
     for row in range(3):
         for column in range(3):
             box(image, 200 + column * 400, 500 + row * 150, 400, 150)
-            paste_digit(image, digit_of(mnist_test, row * 3 + column), 230 + column * 400, 535 + row * 150)
+            paste_digit(
+                image, digit_of(mnist_test, row * 3 + column), 230 + column * 400, 535 + row * 150
+            )
     _, fields, digits = segment(image)
     assert len(fields) == 9
     assert [f.kind for f in fields] == ["cell"] * 9
@@ -202,9 +207,9 @@ def test_comb_cells_whose_rule_broke_in_the_scan_are_kept(mnist_test, broken):
     gaps = {"first": [0], "last": [7], "two in the middle": [3, 4]}[broken]
     for k in gaps:  # a gap in the top rule, and for the inner cells a divider gone as well
         x = left + k * cell
-        image[top - 3:top + 4, x + 40:x + 60] = WHITE
+        image[top - 3 : top + 4, x + 40 : x + 60] = WHITE
         if broken == "two in the middle":
-            image[top + 4:top + 127, x + cell - 3:x + cell + 4] = WHITE
+            image[top + 4 : top + 127, x + cell - 3 : x + cell + 4] = WHITE
     _, fields, digits = segment(image)
     assert len(fields) == 1 and fields[0].kind == "comb" and len(fields[0].cells) == 8
     assert len(digits[0].slots) == 8
@@ -231,7 +236,7 @@ def test_a_comb_printed_with_thin_doubled_dividers_is_empty_when_nothing_is_writ
         for offset in (-2, 2):
             x = left + k * cell + offset
             for y in range(top, top + height, 6):  # 6-pixel pieces, each a pixel off or not
-                image[y:y + 6, x + rng.integers(0, 2)] = 0
+                image[y : y + 6, x + rng.integers(0, 2)] = 0
     _, fields, digits = segment(image)
     assert len(fields) == 1 and fields[0].kind == "comb" and len(fields[0].cells) == 8
     assert digits[0].slots == []

@@ -1,0 +1,149 @@
+"""Comb repair: a comb's cells put back where the scan lost their holes.
+
+A comb's cell is found as a hole in the ruling (`digitize.fields`), and a hole that does not
+close is not found: a digit written over a divider, a faintly printed rule broken in the scan,
+a divider too faint to find. The comb's rules still say where its cells are, so:
+
+- runs of cells on one line are joined across the cells missing between them
+  (`bridge_missing_cells`);
+- end cells are put back where the top and bottom rules run on to an end border
+  (`complete_comb`);
+- a hole spanning several cells is cut to the comb's pitch (`even_cells`).
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import cv2
+import numpy as np
+
+from digitize.geometry import Box, Cell
+from digitize.segmentation_params import CombParams
+
+
+def bridge_missing_cells(
+    runs: list[list[Cell]], ruling: np.ndarray, dpi: float, params: CombParams = CombParams()
+) -> list[list[Cell]]:
+    """Join comb runs on one line into one run when the cells between them did not close
+    (a digit written over a divider, a faint rule broken in the scan), with the missing
+    stretch put back as a cell (`even_cells` cuts it to the comb's pitch)."""
+    gap = dpi * params.line_tolerance_in
+    runs = sorted(runs, key=lambda run: run[0].box.x0)
+    joined: list[list[Cell]] = []
+    for run in runs:
+        host = next((j for j in joined if _continues(j, run, gap, ruling, dpi, params)), None)
+        if host is None:
+            joined.append(run)
+            continue
+        left, right = host[-1].box, run[0].box
+        host.append(_cell(Box(left.x1, left.y0, right.x0, left.y1)))
+        host.extend(run)
+    return joined
+
+
+def _continues(
+    run: list[Cell],
+    following: list[Cell],
+    gap: float,
+    ruling: np.ndarray,
+    dpi: float,
+    params: CombParams,
+) -> bool:
+    a, b = run[-1].box, following[0].box
+    pitch = float(np.median([c.box.width for c in run + following]))
+    comb_like = (
+        pitch <= params.max_cell_aspect * min(a.height, b.height)
+        and len(run + following) >= params.min_joined_cells
+    )
+    if not (comb_like and abs(a.y0 - b.y0) <= gap and abs(a.y1 - b.y1) <= gap):
+        return False
+    between = b.x0 - a.x1
+    one_missing = params.missing_cell_min * pitch <= between <= params.missing_cell_max * pitch
+    return one_missing or (between > 0 and bool(_ruled(ruling, a, dpi, params)[a.x1 : b.x0].all()))
+
+
+def complete_comb(
+    run: list[Cell],
+    cells: list[Cell],
+    ruling: np.ndarray,
+    dpi: float,
+    params: CombParams = CombParams(),
+) -> list[Cell]:
+    """Put back a comb's end cells whose holes did not close: where the comb's top and bottom
+    rules run on past its first or last cell to an end border, the cells are there."""
+    period = float(np.median([b.box.x0 - a.box.x0 for a, b in pairwise(run)]))
+    width = int(round(np.median([c.box.width for c in run])))
+    divider = max(0.0, period - width)
+    first, last = run[0].box, run[-1].box
+    ruled = _ruled(ruling, first, dpi, params)
+    own = {id(cell) for cell in run}
+    for cell in cells:  # the rules may go on into other fields on this line: not this comb's
+        if id(cell) not in own and min(cell.box.y1, first.y1) > max(cell.box.y0, first.y0):
+            ruled[cell.box.x0 : cell.box.x1] = False
+    left = _rules_end(ruled, ruling, first, first.x0 - 1, -1, params)
+    right = _rules_end(ruled, ruling, last, last.x1, +1, params)
+    before = int(round((first.x0 - left - divider) / period))
+    after = int(round((right - last.x1 - divider) / period))
+
+    def shifted(like: Box, cells_over: int) -> Cell:
+        x0 = like.x0 + int(round(cells_over * period))
+        return _cell(Box(x0, like.y0, x0 + width, like.y1))
+
+    return (
+        [shifted(first, -k) for k in range(before, 0, -1)]
+        + run
+        + [shifted(last, k) for k in range(1, after + 1)]
+    )
+
+
+def _ruled(ruling: np.ndarray, cell: Box, dpi: float, params: CombParams) -> np.ndarray:
+    """Per page column: do rules run both just above and just below `cell`'s line? Gaps
+    shorter than RULING_GAP_IN (`ruling_gap_in`) are filled: they are the scan's, not the
+    form's."""
+    # A hole's box includes its border's inner edge.
+    band = max(params.min_rule_band_px, int(round(dpi * params.rule_band_in)))
+    top = ruling[max(0, cell.y0 - band) : cell.y0 + band].any(axis=0)
+    bottom = ruling[max(0, cell.y1 - band) : cell.y1 + band].any(axis=0)
+    both = (top & bottom).astype(np.uint8).reshape(1, -1)
+    length = max(1, int(dpi * params.ruling_gap_in))
+    return cv2.morphologyEx(both, cv2.MORPH_CLOSE, np.ones((1, length), np.uint8))[0] > 0
+
+
+def _rules_end(
+    ruled: np.ndarray, ruling: np.ndarray, cell: Box, start: int, step: int, params: CombParams
+) -> int:
+    """From column `start` going by `step`: the outer edge of the last ruled column when an
+    end border (a vertical rule as tall as the cell) stands there, else where it started."""
+    x = start
+    while 0 <= x < ruled.size and ruled[x]:
+        x += step
+    end = x - step  # the last ruled column; start - step when none
+    reach = params.end_border_px
+    column = ruling[cell.y0 : cell.y1, max(0, end - reach) : end + reach + 1]
+    border = column.any(axis=1).mean() >= params.end_border_cover
+    if end == start - step or not border:
+        end = start - step
+    return end + 1 if step > 0 else end
+
+
+def _cell(box: Box) -> Cell:
+    """A cell put back where no hole was found: its outline is its box."""
+    return Cell(box, box.corners().astype(np.int32).reshape(-1, 1, 2))
+
+
+def even_cells(run: list[Cell], pitch: float) -> list[Cell]:
+    """A comb's cells; a hole spanning several cells (a divider too faint to find) is cut
+    into cells of the comb's pitch, so each still holds one digit."""
+    cells = []
+    for cell in run:
+        parts = max(1, int(round(cell.box.width / pitch)))
+        if parts == 1:
+            cells.append(cell)
+            continue
+        step = cell.box.width / parts
+        for k in range(parts):
+            x0 = cell.box.x0 + int(round(k * step))
+            x1 = cell.box.x0 + int(round((k + 1) * step))
+            cells.append(_cell(Box(x0, cell.box.y0, x1, cell.box.y1)))
+    return cells

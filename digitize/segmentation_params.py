@@ -1,0 +1,145 @@
+"""Every threshold of the segmentation, named and explained, in one frozen dataclass.
+
+    SegmentationParams
+        .cleanup    CleanupParams    lighting, binarization, deskew (digitize.cleanup)
+        .fields     FieldParams      ruling, boxes, reading order (digitize.fields)
+        .combs      CombParams       what a comb is, and its repair (digitize.comb_repair)
+        .digits     DigitParams      specks, fragments, touching digits (digitize.digits)
+        .normalize  NormalizeParams  stroke width of a normalized digit (digitize.normalize)
+
+The defaults are what the tool ships with; a benchmark sweeps one with `dataclasses.replace`:
+
+    params = SegmentationParams()
+    wider = replace(params, digits=replace(params.digits, wide=1.3))
+
+Sizes ending in `_in` are inches, converted with the page's DPI; `_px` are pixels; the rest
+are fractions of the size their comment names. What stays a constant in its module is format
+(MNIST's 28x28 and 20x20 in `digitize.normalize`) or the shape of an algorithm, not a
+threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CleanupParams:
+    # The page's size is the last resort for its DPI: its shorter side taken as this many
+    # inches (letter; A4 is 8.27). Wrong for cheques, receipts, A5 and folio forms.
+    assumed_short_side_in: float = 8.5
+    # The paper's brightness is estimated by closing with a square this wide (removing dark
+    # ink thinner than ~0.1 inch), then blurring with this sigma.
+    paper_close_in: float = 0.12
+    paper_blur_in: float = 0.1
+    # On a near-blank page Otsu splits paper noise; on faint pencil it can sit too low.
+    otsu_min: int = 150
+    otsu_max: int = 215
+    lightest_ink: int = 235  # no grey lighter than this is ink, however faint the threshold
+    faint_margin: int = 25  # grey levels above the ink threshold that count where they touch ink
+    max_skew_degrees: float = 5.0  # the largest rotation looked for, either way
+    # The skew is searched at ~75 DPI: a tenth of a degree is still resolved, in a few
+    # hundredths of a second; coarse steps over the whole range, then fine ones around the best.
+    skew_dpi: float = 75.0
+    skew_coarse_step: float = 0.25  # degrees
+    skew_fine_step: float = 0.05  # degrees
+    min_skew_degrees: float = 0.1  # below the search's resolution: the page is left as it is
+
+
+@dataclass(frozen=True)
+class FieldParams:
+    min_cell_side_in: float = 0.15  # smaller holes are letters' counters, checkbox ticks, noise
+    # Number fields are one line; taller frames hold text or photos.
+    max_field_height_in: float = 1.2
+    min_ruling_in: float = 0.12  # strokes at least this long and straight count as ruling
+    min_ruling_px: int = 8  # ... and at least this many pixels, on a low-resolution page
+    # A printed line one or two pixels thin wanders by a pixel in the scan: straight strokes
+    # are looked for in the ink thickened across them by this kernel (a pixel either side).
+    ruling_thicken_px: int = 3
+    # Closing bridges the small gaps of a worn or noisy border, so its hole is closed.
+    ruling_bridge_px: int = 5
+    # A box's hole fills its bounding rectangle; the gap between two letters does not.
+    hole_fill: float = 0.85  # of the hole's bounding rectangle
+    shared_border_in: float = 0.06  # the interiors either side of one border are this close
+    # The printed border around an interior: about one border width outside it.
+    border_in: float = 0.01
+    min_border_px: int = 2
+    # Boxes whose centres are within this much of a box height of each other vertically
+    # are one row of the reading order.
+    same_row: float = 0.5
+
+
+@dataclass(frozen=True)
+class CombParams:
+    max_cell_aspect: float = 1.5  # a one-digit cell is at most this much wider than tall
+    # Comb runs on one line are joined across cells that did not close (a digit written over
+    # a divider, a faint rule broken in the scan) when their tops and bottoms are this close,
+    line_tolerance_in: float = 0.06
+    # ... when together they are at least this many cells (two cells alone are no comb yet),
+    min_joined_cells: int = 3
+    # ... and when the stretch between them is about one cell (this range, of the pitch) or
+    # ruled above and below all along.
+    missing_cell_min: float = 0.5
+    missing_cell_max: float = 1.5
+    # Rules are looked for this close above and below a cell's line: a hole's box includes
+    # its border's inner edge.
+    rule_band_in: float = 0.03
+    min_rule_band_px: int = 2
+    ruling_gap_in: float = 0.12  # gaps this short in a printed rule are the scan's, not the form's
+    # A comb's rules end at an end border: a vertical rule covering this much of the cell's
+    # height, within this many pixels of where the rules stop.
+    end_border_cover: float = 0.8
+    end_border_px: int = 2
+
+
+@dataclass(frozen=True)
+class DigitParams:
+    border_margin_in: float = 0.01  # ink this close to the border is the border's own raggedness
+    speck_area: float = 0.0015  # of the field's height squared
+    # A component this many pixels thin (or thinner) is print (a doubled divider), not a pen.
+    print_line_px: int = 1
+    # Of the field's typical digit height: anything smaller alone is a speck.
+    min_digit_height: float = 0.35
+    # Of the box's inner height: nobody writes a digit smaller than this.
+    min_digit_of_box: float = 0.2
+    # A piece shorter than this (of the typical height) is part of a digit.
+    fragment_height: float = 0.6
+    wide: float = 1.15  # wider than this times the typical digit height: maybe touching digits
+    close_gap: float = 0.2  # of the typical digit height: strokes nearer than this may be one digit
+    # Of the typical digit height: a stroke this narrow is a 1 or a piece of a digit.
+    thin: float = 0.35
+    # Typical width / height of one handwritten digit, to count touching ones.
+    digit_aspect: float = 0.7
+    # Touching digits are cut at the thinnest column within a digit's width divided by this
+    # (a third) either side of where even spacing would cut.
+    cut_window: float = 3.0
+    # Of the typical height: neighbours overlapping in x and together this narrow are one digit
+    # (as one option: `digits._alternatives` keeps both readings).
+    one_digit_width: float = 1.1
+    # Of the narrower one's width: neighbours overlapping this much in x are one digit (ditto).
+    stacked: float = 0.5
+    # A thin stroke with less ink than this (of its neighbour's) is not a digit...
+    stray_ink: float = 0.5
+    # ...when it is also shorter than this: a stray mark or a pen's double line.
+    stray_height: float = 0.9
+
+
+@dataclass(frozen=True)
+class NormalizeParams:
+    # MNIST strokes are about 2.5 px wide in the 20 px box: ~12 % of the digit's height.
+    stroke_of_height: float = 0.12
+    # A stroke narrower than this (of MNIST's width) is thickened, one wider than this thinned.
+    thicken_below: float = 0.6
+    thin_above: float = 1.8
+    # The digit's own darkest ink (this percentile of its pixels) is full ink: one dark
+    # speck does not make the rest of the stroke look faint.
+    darkest_percentile: float = 10
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    cleanup: CleanupParams = field(default_factory=CleanupParams)
+    fields: FieldParams = field(default_factory=FieldParams)
+    combs: CombParams = field(default_factory=CombParams)
+    digits: DigitParams = field(default_factory=DigitParams)
+    normalize: NormalizeParams = field(default_factory=NormalizeParams)
