@@ -1,17 +1,42 @@
-"""The digit classifier: the trained Keras model, loaded once, called once per page."""
+"""The digit classifier: what the page pipeline needs of one, and the trained Keras model.
+
+The pipeline only needs `probabilities`; tests pass a fake (`tests/fakes.py`) so they run
+without TensorFlow.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from digitize.model_files import MODEL_NAME, active_model_dir
+from digitize.errors import ModelError
+from digitize.model_files import MODEL_NAME, active_model_dir, describe_model, model_card
 from digitize.tensorflow_startup import quiet_tensorflow_startup
 
 
-class ModelError(Exception):
-    """The model could not be loaded; the message is one line for the user."""
+class Classifier(Protocol):
+    def probabilities(self, digits: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) uint8 digits, white on black -> (n, 10) class probabilities."""
+        ...
+
+
+class ClassifierLoader(Protocol):
+    """Makes a classifier in the process that uses it (picklable: it travels to workers)."""
+
+    def __call__(self, threads: int | None = None) -> Classifier:
+        """`threads`: at most this many threads for the classifier (None: as it likes)."""
+        ...
+
+    def check(self) -> None:
+        """Raise ModelError now if the classifier cannot be there (cheap: no loading)."""
+        ...
+
+    def describe(self) -> str:
+        """Which model, for the scan's summary (e.g. its path and test accuracy)."""
+        ...
 
 
 class DigitClassifier:
@@ -29,8 +54,33 @@ class DigitClassifier:
             raise ModelError(f"{path}: cannot load the digit model ({error})") from error
 
     def probabilities(self, digits: np.ndarray) -> np.ndarray:
-        """(n, 28, 28) uint8 digits, white on black -> (n, 10) class probabilities."""
         if len(digits) == 0:
             return np.zeros((0, 10), np.float32)
         batch = digits.reshape(-1, 28, 28, 1).astype(np.float32)
         return np.asarray(self.model.predict_on_batch(batch))
+
+
+@dataclass(frozen=True)
+class KerasModel:
+    """Loads the Keras model in `model_dir` (a ClassifierLoader)."""
+
+    model_dir: Path
+
+    def __call__(self, threads: int | None = None) -> DigitClassifier:
+        if threads is not None:
+            with quiet_tensorflow_startup():
+                import tensorflow as tf
+
+            # Before the model loads: TensorFlow fixes its thread pools when it first runs.
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        return DigitClassifier(self.model_dir)
+
+    def check(self) -> None:
+        path = self.model_dir / MODEL_NAME
+        if not path.is_file():
+            raise ModelError(f"{path}: no digit model there (run `digitize retrain`)")
+        model_card(self.model_dir)  # a damaged card is one line now, not after the batch
+
+    def describe(self) -> str:
+        return describe_model(self.model_dir)

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
+
+from digitize.errors import ModelError
+from digitize.records import ModelCard
 
 MODEL_NAME = "digits.keras"
 CARD_NAME = "digits.json"
@@ -31,8 +35,50 @@ def active_model_dir() -> Path:
 
 
 def read_card(model_dir: Path) -> dict | None:
-    """The model card next to a model, or None when there is no model there."""
+    """The model card next to a model as JSON, or None when there is none; ModelError (one
+    line) when it is not JSON."""
     path = Path(model_dir) / CARD_NAME
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"{path}: cannot read the model card ({error})") from None
+    if not isinstance(card, dict):
+        raise ModelError(f"{path}: the model card is not a JSON object")
+    return card
+
+
+def model_card(model_dir: Path) -> ModelCard | None:
+    """The typed model card next to a model, or None when there is none."""
+    card = read_card(model_dir)
+    return None if card is None else ModelCard.from_json(card)
+
+
+def describe_model(model_dir: Path) -> str:
+    """Which model a scan used, in words: its folder, whether it is the shipped one, and its
+    MNIST test accuracy from its card."""
+    model_dir = Path(model_dir)
+    which = "the shipped model" if model_dir.resolve() == SHIPPED_DIR.resolve() else "model"
+    card = model_card(model_dir)
+    accuracy = ""
+    if card is not None and card.test_accuracy is not None:
+        accuracy = f", MNIST test accuracy {card.test_accuracy:.2%}"
+    return f"{which} in {model_dir}{accuracy}"
+
+
+RETIRED_DIR = "retired"
+
+
+def retire_user_model() -> Path | None:
+    """Move the retrained model aside (into `retired/<time>/` beside it), so the shipped one
+    is active again; the folder it went to, or None when there was no retrained model."""
+    user = user_model_dir()
+    if not (user / MODEL_NAME).is_file():
+        return None
+    target = user / RETIRED_DIR / time.strftime("%Y%m%dT%H%M%S")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (MODEL_NAME, CARD_NAME):
+        if (user / name).exists():
+            os.replace(user / name, target / name)
+    return target

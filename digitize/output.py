@@ -1,7 +1,9 @@
-"""The CSV files `digitize scan` writes: the entries (a contract other tools read) and errors.
+"""The CSV files digitize writes and reads back: the entries (a contract other tools read) and
+the errors. This is the only module that turns records into CSV cells and back.
 
-Both are rewritten atomically (a temporary file renamed over the old one), so a reader or an
-interrupted run never sees half a file.
+Every file is rewritten atomically (a temporary file renamed over the old one), so a reader or
+an interrupted run never sees half a file. Text cells are quoted and spreadsheet-safe; a
+rewritten file reads byte for byte as before.
 """
 
 from __future__ import annotations
@@ -9,22 +11,52 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
+from digitize.errors import CsvError
+from digitize.messages import one_line
+from digitize.records import (
+    Entry,
+    FieldResult,
+    ReviewDecision,
+    ReviewReason,
+    ReviewStatus,
+)
+
+# The scan's columns, in this order. The contract grows at the end, never reorders.
 COLUMNS = [
-    "file", "page", "field", "value", "confidence", "needs_review",
-    "x0", "y0", "x1", "y1", "digit_confidences", "crop",
+    "file",
+    "page",
+    "field",
+    "value",
+    "confidence",
+    "needs_review",
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+    "digit_confidences",
+    "crop",
+    "review_reasons",
+    "review_below",
 ]
+# Written by `digitize review` after the scan's own.
+REVIEW_COLUMNS = ["reviewed_value", "reviewed"]
+# An entries CSV needs these to be read back (CSVs of earlier versions lack the later ones).
+REQUIRED_COLUMNS = COLUMNS[: COLUMNS.index("crop") + 1]
 ERROR_COLUMNS = ["file", "page", "error"]
-# Written unquoted, also when they come back as text from a CSV read earlier (resume, review),
-# so a rewritten file reads byte for byte as before.
-NUMBER_COLUMNS = ("page", "confidence", "x0", "y0", "x1", "y1")
-TEXT_COLUMNS = {"file", "field", "value", "digit_confidences", "crop", "error", "needs_review",
-                "reviewed_value", "reviewed"}  # the last two are added by `digitize review`
+# Written unquoted; everything else is quoted text.
+NUMBER_COLUMNS = frozenset({"page", "confidence", "x0", "y0", "x1", "y1", "review_below"})
 # A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a scan of an earlier version flagged below (it did not record its threshold).
+EARLIER_REVIEW_BELOW = 0.99
 
 
 def spreadsheet_safe(text: str) -> str:
@@ -42,40 +74,231 @@ def _needs_apostrophe(text: str) -> bool:
     return text.lstrip("'").startswith(FORMULA_STARTS)
 
 
-def write_csv(rows: list[dict], path: Path, columns: list[str]) -> None:
-    """Write rows atomically, text cells spreadsheet-safe and quoted."""
-    frame = pd.DataFrame(rows, columns=columns)
-    for column in set(NUMBER_COLUMNS) & set(columns):
-        frame[column] = frame[column].map(_as_number)
-    for column in TEXT_COLUMNS & set(columns):
-        frame[column] = frame[column].fillna("").astype(str).map(spreadsheet_safe)
+# --- writing --------------------------------------------------------------------------------
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
+    """A file written under a temporary name beside `path` and renamed over it when the block
+    ends without an error; on any error (Ctrl-C too) `path` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-            frame.to_csv(stream, index=False, quoting=csv.QUOTE_NONNUMERIC)
+        text = "b" not in mode
+        stream: IO
+        if text:
+            stream = os.fdopen(handle, mode, newline="", encoding="utf-8")
+        else:
+            stream = os.fdopen(handle, mode)
+        with stream:
+            yield stream
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
+def write_table(rows: Iterable[Mapping[str, object]], path: Path, columns: list[str]) -> None:
+    """Rows of cells (numbers or text) written atomically, text quoted and spreadsheet-safe."""
+    with atomic_write(path) as stream:
+        writer = csv.writer(stream, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(column, row.get(column, "")) for column in columns])
+
+
+def _cell(column: str, value: object) -> object:
+    if column in NUMBER_COLUMNS:
+        number = _as_number(value)
+        if isinstance(number, (int, float)):
+            return number
+    return spreadsheet_safe("" if value is None else str(value))
+
+
 def _as_number(value: object) -> object:
-    if not isinstance(value, str):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (int, float)):
         return value
     for kind in (int, float):
         try:
             return kind(value)
         except ValueError:
             pass
-    return value  # edited by hand into something else: kept as it is
+    return value  # "" or edited by hand into something else: kept as it is, as text
 
 
-def read_entries(path: Path) -> pd.DataFrame:
-    """An entries CSV as written by `write_csv`: values stay strings, leading zeros kept."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+def entry_columns(entries: Iterable[Entry], columns: list[str] | None = None) -> list[str]:
+    """The columns to write: the scan's, then the review's when any field was reviewed, then
+    other tools' columns in the order they had (`columns`, as read)."""
+    entries = list(entries)
+    result = list(COLUMNS)
+    reviewed = any(e.decision is not None for e in entries)
+    if reviewed or (columns and any(c in REVIEW_COLUMNS for c in columns)):
+        result += REVIEW_COLUMNS
+    for column in columns or []:
+        if column not in result:
+            result.append(column)
+    for entry in entries:
+        result += [c for c in entry.extra if c not in result]
+    return result
+
+
+def write_entries(entries: Iterable[Entry], path: Path, columns: list[str] | None = None) -> None:
+    """The entries CSV, atomically. `columns`: those of the file as read, kept in place."""
+    entries = list(entries)
+    write_table((entry_cells(e) for e in entries), path, entry_columns(entries, columns))
+
+
+def entry_cells(entry: Entry) -> dict[str, object]:
+    result = entry.result
+    cells: dict[str, object] = dict(entry.extra)
+    cells.update(
+        {
+            "file": result.file,
+            "page": result.page,
+            "field": result.field,
+            "value": result.value,
+            "confidence": round(result.confidence, 4),
+            "needs_review": "true" if result.needs_review else "false",
+            "x0": result.box[0],
+            "y0": result.box[1],
+            "x1": result.box[2],
+            "y1": result.box[3],
+            "digit_confidences": ";".join(f"{c:.4f}" for c in result.digit_confidences),
+            "crop": result.crop,
+            "review_reasons": ";".join(str(r) for r in result.reasons),
+            "review_below": result.review_below,
+        }
+    )
+    decision = entry.decision
+    cells["reviewed_value"] = decision.value if decision else ""
+    cells["reviewed"] = str(decision.status) if decision else ""
+    return cells
+
+
+def write_errors(errors: Iterable[tuple[str, int | None, str]], path: Path) -> None:
+    """The errors CSV: (file, page or None for the whole file, reason)."""
+    rows = ({"file": f, "page": "" if p is None else p, "error": e} for f, p, e in errors)
+    write_table(rows, path, ERROR_COLUMNS)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def read_table(path: Path, required: Iterable[str] = (), what: str = "") -> pd.DataFrame:
+    """Any CSV digitize reads (entries, truth, corrections): every cell text, empty cells "",
+    spreadsheet-safety apostrophes undone, column names stripped; CsvError (one line) when it
+    cannot be read or lacks a required column."""
+    where = f"{what} {path}".strip()
+    path = Path(path)
+    if not path.exists():
+        raise CsvError(f"{where}: no such file")
+    if path.is_dir():
+        raise CsvError(f"{where}: is a directory, not a CSV file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except ValueError as error:  # parse errors, empty files and bad encodings
+        raise CsvError(f"{where}: not a CSV file ({one_line(error)})") from None
+    except OSError as error:
+        raise CsvError(f"{where}: cannot read ({error.strerror or error})") from None
+    frame.columns = [str(column).strip() for column in frame.columns]
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        raise CsvError(f"{where}: missing columns {', '.join(missing)}")
     for column in frame.columns:
-        if column in TEXT_COLUMNS or column.startswith("reviewed"):
+        if column not in NUMBER_COLUMNS:
             frame[column] = frame[column].map(unneutralize)
     return frame
+
+
+@dataclass(frozen=True)
+class EntriesFile:
+    entries: list[Entry]
+    columns: list[str]  # as in the file, to be kept when it is rewritten
+
+
+def read_entries(path: Path, what: str = "") -> EntriesFile:
+    """An entries CSV written by `digitize scan` (and perhaps `digitize review`), as records."""
+    frame = read_table(path, what=what)
+    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+    if missing:
+        where = f"{what} {path}".strip()
+        raise CsvError(
+            f"{where}: not an entries CSV written by `digitize scan` "
+            f"(no column {', '.join(missing)})"
+        )
+    known = set(COLUMNS) | set(REVIEW_COLUMNS)
+    entries = []
+    rows: list[dict[str, str]] = frame.to_dict("records")  # type: ignore[assignment]
+    for line, row in enumerate(rows, start=2):
+        try:
+            entries.append(_entry(row, known))
+        except ValueError as error:
+            raise CsvError(f"{what} {path}:{line}: {error}".strip()) from None
+    return EntriesFile(entries=entries, columns=list(frame.columns))
+
+
+def _entry(row: dict[str, str], known: set[str]) -> Entry:
+    digit_confidences = tuple(
+        _number(p, "digit_confidences") for p in row["digit_confidences"].split(";") if p.strip()
+    )
+    review_below = (
+        _number(row["review_below"], "review_below")
+        if row.get("review_below", "").strip()
+        else EARLIER_REVIEW_BELOW
+    )
+    reasons = _reasons(row.get("review_reasons", ""))
+    if not reasons and row["needs_review"].strip().lower() == "true":
+        # Written before reasons were recorded: what can still be told from the digits.
+        low = any(c < review_below for c in digit_confidences)
+        reasons = (ReviewReason.LOW_CONFIDENCE if low else ReviewReason.SEGMENTATION,)
+    result = FieldResult(
+        file=row["file"],
+        page=int(_number(row["page"], "page")),
+        field=row["field"],
+        value=row["value"],
+        confidence=_number(row["confidence"], "confidence") if row["confidence"] else 0.0,
+        digit_confidences=digit_confidences,
+        box=tuple(_number(row[c], c) for c in ("x0", "y0", "x1", "y1")),  # type: ignore[arg-type]
+        review_below=review_below,
+        reasons=reasons,
+        crop=row["crop"],
+    )
+    return Entry(
+        result=result,
+        decision=_decision(row),
+        extra={column: value for column, value in row.items() if column not in known},
+    )
+
+
+def _reasons(text: str) -> tuple[ReviewReason, ...]:
+    reasons = []
+    for code in (part.strip() for part in text.split(";")):
+        if not code:
+            continue
+        try:
+            reasons.append(ReviewReason(code))
+        except ValueError:
+            raise ValueError(f"review_reasons has an unknown code {code!r}") from None
+    return tuple(reasons)
+
+
+def _decision(row: dict[str, str]) -> ReviewDecision | None:
+    status = row.get("reviewed", "").strip()
+    if not status:
+        return None
+    try:
+        return ReviewDecision(ReviewStatus(status), row.get("reviewed_value", ""))
+    except ValueError:
+        raise ValueError(
+            f"reviewed is {status!r}, not one of accepted, corrected, illegible"
+        ) from None
+
+
+def _number(text: str, column: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"column {column} has a non-number ({text!r})") from None

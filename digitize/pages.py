@@ -20,6 +20,7 @@ import pdf2image
 import pdf2image.exceptions
 from PIL import Image, UnidentifiedImageError
 
+from digitize.errors import InputError
 from digitize.messages import one_line
 
 PDF_SUFFIXES = {".pdf"}
@@ -27,12 +28,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 SUPPORTED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
 # Pillow's own limit (89 megapixels): a letter page at 600 DPI is 34. Anything beyond is a
 # mistake or an attack (a decompression bomb: a small file whose header claims 60000x60000).
-MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+MAX_PIXELS: int = Image.MAX_IMAGE_PIXELS or 178_956_970  # Pillow's default, if unset
 RASTERIZE_TIMEOUT_S = 120  # per page; a pathological PDF must not hang the batch
-
-
-class InputError(Exception):
-    """A file gives no (more) pages; the message is one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,9 @@ class Page:
     file: str  # as given on the command line (or found in a directory given there)
     number: int  # 1-based
     image: np.ndarray  # grayscale uint8, paper white
+    # Pixels per inch: the --dpi a PDF was rasterized at, an image's own resolution metadata,
+    # or None when the file does not say (then the page size is the only guide).
+    dpi: float | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def expand_inputs(arguments: list[str]) -> Inputs:
         path = Path(argument)
         if path.is_dir():
             found = sorted(
-                str(p) for p in path.rglob("*")
+                str(p)
+                for p in path.rglob("*")
                 if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
             )
             if not found:
@@ -97,16 +98,38 @@ def count_pages(file: str, dpi: int = 300) -> int:
 def load_page(file: str, number: int, dpi: int = 300) -> Page:
     """Page `number` (1-based) of a file whose pages were counted by `count_pages`."""
     if _looks_like_pdf(Path(file)):
-        return Page(file=file, number=number, image=_rasterize(file, number, dpi))
+        return Page(file=file, number=number, image=_rasterize(file, number, dpi), dpi=dpi)
     with _open_image(file) as image:
+        resolution = image_dpi(image)
         try:
             image.seek(number - 1)
             pixels = np.asarray(image.convert("L"))
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             # Truncated files fail here, when the pixel data is actually decoded.
-            raise InputError(f"page {number}: image data is damaged or truncated "
-                             f"({one_line(error)})") from None
-    return Page(file=file, number=number, image=pixels)
+            raise InputError(
+                f"page {number}: image data is damaged or truncated ({one_line(error)})"
+            ) from None
+    return Page(file=file, number=number, image=pixels, dpi=resolution)
+
+
+# Resolution metadata below this is a placeholder (72 and 96 are screen defaults written by
+# tools that do not know the scan's resolution), not a scanner's setting: no scan of a form
+# readable by digitize is under 100 DPI.
+MIN_CREDIBLE_DPI = 100
+MAX_CREDIBLE_DPI = 2400
+
+
+def image_dpi(image: Image.Image) -> float | None:
+    """An image's own resolution (PNG pHYs, JPEG JFIF/EXIF, TIFF tags), if credible."""
+    value = image.info.get("dpi")
+    if not value:
+        return None
+    try:
+        horizontal, vertical = (float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    dpi = min(horizontal, vertical)
+    return dpi if MIN_CREDIBLE_DPI <= dpi <= MAX_CREDIBLE_DPI else None
 
 
 def iter_pages(file: str, dpi: int = 300) -> Iterator[Page]:
@@ -133,8 +156,12 @@ def _check_pdf_page_size(info: dict, dpi: int) -> None:
 def _rasterize(file: str, number: int, dpi: int) -> np.ndarray:
     try:
         images = pdf2image.convert_from_path(
-            file, dpi=dpi, first_page=number, last_page=number,
-            grayscale=True, timeout=RASTERIZE_TIMEOUT_S,
+            file,
+            dpi=dpi,
+            first_page=number,
+            last_page=number,
+            grayscale=True,
+            timeout=RASTERIZE_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired:
         raise InputError(f"page {number}: rasterizing took over {RASTERIZE_TIMEOUT_S} s") from None
@@ -149,14 +176,18 @@ def _pdf_info(file: str) -> dict:
     try:
         return pdf2image.pdfinfo_from_path(file, timeout=RASTERIZE_TIMEOUT_S)
     except pdf2image.exceptions.PDFInfoNotInstalledError:
-        raise InputError("cannot read PDFs: poppler's pdfinfo is not installed "
-                         "(Debian: apt-get install poppler-utils)") from None
+        raise InputError(
+            "cannot read PDFs: poppler's pdfinfo is not installed "
+            "(Debian: apt-get install poppler-utils)"
+        ) from None
     except pdf2image.exceptions.PDFPageCountError as error:
         message = str(error).lower()
         if "incorrect password" in message or "encrypt" in message:
             raise InputError("PDF is encrypted (password protected)") from None
         # The first line is pdf2image's "Unable to get page count."; poppler's last says why.
-        raise InputError(f"not a readable PDF, damaged or truncated ({one_line(error, last=True)})") from None
+        raise InputError(
+            f"not a readable PDF, damaged or truncated ({one_line(error, last=True)})"
+        ) from None
     except subprocess.TimeoutExpired:
         raise InputError("reading the PDF took too long (damaged PDF?)") from None
     except Exception as error:
@@ -181,7 +212,9 @@ def _open_image(file: str) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise InputError(f"image too large to decode ({one_line(error)})") from None
     except UnidentifiedImageError:
-        raise InputError("not a PDF or an image Pillow can read (unknown or damaged format)") from None
+        raise InputError(
+            "not a PDF or an image Pillow can read (unknown or damaged format)"
+        ) from None
     except OSError as error:
         raise InputError(f"cannot open image ({one_line(error)})") from None
     if image.width * image.height > MAX_PIXELS:
@@ -191,5 +224,7 @@ def _open_image(file: str) -> Image.Image:
 
 
 def _too_big_message(size: tuple[int, int]) -> str:
-    return (f"image is {size[0]}x{size[1]} pixels, over the {MAX_PIXELS // 1_000_000}-megapixel "
-            "limit (decompression bomb?)")
+    return (
+        f"image is {size[0]}x{size[1]} pixels, over the {MAX_PIXELS // 1_000_000}-megapixel "
+        "limit (decompression bomb?)"
+    )

@@ -13,23 +13,31 @@ its box was read as empty shows in the exact-match figure).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from digitize.messages import one_line
-from digitize.output import unneutralize
+from digitize.errors import CsvError
+from digitize.output import read_table
 
 TRUTH_COLUMNS = ["file", "page", "field", "value", "x0", "y0", "x1", "y1"]
-OUTPUT_COLUMNS = TRUTH_COLUMNS + ["confidence", "needs_review"]
+OUTPUT_COLUMNS = [*TRUTH_COLUMNS, "confidence", "needs_review"]
 TEXT_COLUMNS = ["file", "field", "value"]
 BOX_COLUMNS = ["x0", "y0", "x1", "y1"]
 MIN_IOU = 0.5
-MISTAKE_COLUMNS = ["file", "page", "field", "truth_value", "output_value", "confidence",
-                   "needs_review", "problem"]
+MISTAKE_COLUMNS = [
+    "file",
+    "page",
+    "field",
+    "truth_value",
+    "output_value",
+    "confidence",
+    "needs_review",
+    "problem",
+]
 
 
 @dataclass(frozen=True)
@@ -72,31 +80,28 @@ class Score:
         return self.right_flagged / self.exact if self.exact else 0.0
 
     def summary(self) -> str:
-        return "\n".join([
-            f"fields:       {self.fields} in {self.pages} pages of {self.files} files",
-            f"found:        {_percent(self.field_recall)} ({self.matched} matched by box, "
-            f"{self.missed} missed)",
-            f"exact:        {_percent(self.field_exact_match)} of fields read exactly right "
-            f"({self.exact})",
-            f"digits:       {_percent(self.digit_accuracy)} of {self.truth_digits} digits "
-            f"(edit distance)",
-            f"wrong:        {self.wrong} read wrong, {_percent(self.flagged_share_of_wrong)} "
-            f"of them flagged for review ({self.wrong_flagged})",
-            f"false alarms: {_percent(self.flagged_share_of_right)} of right fields flagged "
-            f"({self.right_flagged})",
-            f"extra rows:   {self.extra_rows} output rows match no truth field",
-        ])
+        return "\n".join(
+            [
+                f"fields:       {self.fields} in {self.pages} pages of {self.files} files",
+                f"found:        {_percent(self.field_recall)} ({self.matched} matched by box, "
+                f"{self.missed} missed)",
+                f"exact:        {_percent(self.field_exact_match)} of fields read exactly right "
+                f"({self.exact})",
+                f"digits:       {_percent(self.digit_accuracy)} of {self.truth_digits} digits "
+                f"(edit distance)",
+                f"wrong:        {self.wrong} read wrong, {_percent(self.flagged_share_of_wrong)} "
+                f"of them flagged for review ({self.wrong_flagged})",
+                f"false alarms: {_percent(self.flagged_share_of_right)} of right fields flagged "
+                f"({self.right_flagged})",
+                f"extra rows:   {self.extra_rows} output rows match no truth field",
+            ]
+        )
 
 
-def read_csv_for_scoring(path: Path | str, required: Iterable[str] = TRUTH_COLUMNS
-                         ) -> pd.DataFrame:
+def read_csv_for_scoring(path: Path | str, required: Iterable[str] = TRUTH_COLUMNS) -> pd.DataFrame:
     """A truth or entries CSV with `value` kept as text ("" when empty) and leading zeros
-    intact; ValueError (one line) if it cannot be read or lacks a required column."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read as CSV ({one_line(error)})") from None
-    return _clean(frame, str(path), list(required))
+    intact; CsvError (one line) if it cannot be read or lacks a required column."""
+    return _clean(read_table(Path(path)), str(path), list(required))
 
 
 def score(output: pd.DataFrame, truth: pd.DataFrame) -> Score:
@@ -107,8 +112,9 @@ def score(output: pd.DataFrame, truth: pd.DataFrame) -> Score:
     pairs = []  # (truth row label, output row label or None)
     for (file, page), truth_group in truth.groupby(["file", "page"], sort=False):
         candidates = output[(output["truth_file"] == file) & (output["page"] == page)]
-        matches = match_boxes(truth_group[BOX_COLUMNS].to_numpy(),
-                              candidates[BOX_COLUMNS].to_numpy())
+        matches = match_boxes(
+            truth_group[BOX_COLUMNS].to_numpy(), candidates[BOX_COLUMNS].to_numpy()
+        )
         for t, label in enumerate(truth_group.index):
             o = matches.get(t)
             pairs.append((label, None if o is None else candidates.index[o]))
@@ -150,8 +156,9 @@ def levenshtein(a: str, b: str) -> int:
     for i, char_a in enumerate(a, start=1):
         current = [i]
         for j, char_b in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (char_a != char_b)))
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
         previous = current
     return previous[-1]
 
@@ -160,7 +167,7 @@ def _tally(truth: pd.DataFrame, output: pd.DataFrame, pairs: list) -> Score:
     exact = wrong = wrong_flagged = right_flagged = correct_digits = 0
     mistakes = []
     for truth_label, output_label in pairs:
-        expected = truth.at[truth_label, "value"]
+        expected = str(truth.at[truth_label, "value"])
         if output_label is None:
             mistakes.append(_mistake(truth.loc[truth_label], None, "missed"))
             continue
@@ -191,13 +198,25 @@ def _tally(truth: pd.DataFrame, output: pd.DataFrame, pairs: list) -> Score:
 
 
 def _mistake(truth_row: pd.Series, output_row: pd.Series | None, problem: str) -> dict:
-    found = output_row is not None
+    found = (
+        {
+            "output_value": "",
+            "confidence": np.nan,
+            "needs_review": pd.NA,
+        }
+        if output_row is None
+        else {
+            "output_value": output_row["value"],
+            "confidence": output_row["confidence"],
+            "needs_review": bool(output_row["needs_review"]),
+        }
+    )
     return {
-        "file": truth_row["file"], "page": truth_row["page"], "field": truth_row["field"],
+        "file": truth_row["file"],
+        "page": truth_row["page"],
+        "field": truth_row["field"],
         "truth_value": truth_row["value"],
-        "output_value": output_row["value"] if found else "",
-        "confidence": output_row["confidence"] if found else np.nan,
-        "needs_review": bool(output_row["needs_review"]) if found else pd.NA,
+        **found,
         "problem": problem,
     }
 
@@ -223,7 +242,7 @@ def _clean(frame: pd.DataFrame, where: str, required: list[str]) -> pd.DataFrame
     """Check the columns and give them one type each: text, int page, float boxes, bool flag."""
     missing = [column for column in required if column not in frame.columns]
     if missing:
-        raise ValueError(f"{where}: missing columns {', '.join(missing)}")
+        raise CsvError(f"{where}: missing columns {', '.join(missing)}")
     frame = frame.copy()
     for column in TEXT_COLUMNS:
         if column in frame.columns:
@@ -237,7 +256,7 @@ def _clean(frame: pd.DataFrame, where: str, required: list[str]) -> pd.DataFrame
                 bad |= numbers.isna()
             if bad.any():
                 value = frame.loc[bad, column].iloc[0]
-                raise ValueError(f"{where}: column {column} has a non-number ({value!r})")
+                raise CsvError(f"{where}: column {column} has a non-number ({value!r})")
             frame[column] = numbers
     frame["page"] = frame["page"].astype(int)
     if "needs_review" in frame.columns:
@@ -248,8 +267,7 @@ def _clean(frame: pd.DataFrame, where: str, required: list[str]) -> pd.DataFrame
 def _text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
-    # `digitize scan` writes a formula-looking cell with a leading apostrophe; undo that.
-    return unneutralize(str(value))
+    return str(value)  # read_table has undone the spreadsheet-safety apostrophes
 
 
 def _normal_path(path: str) -> str:

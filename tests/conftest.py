@@ -20,11 +20,23 @@ def isolated_user_models(tmp_path_factory, monkeypatch) -> Path:
     return directory
 
 
+@pytest.fixture
+def fake_classifier(monkeypatch) -> None:
+    """`digitize scan` (the CLI too, in this process) reads digits with tests/fakes.py's
+    FakeClassifier instead of loading TensorFlow; model folders are still checked."""
+    from fakes import FakeKerasModel
+
+    monkeypatch.setattr("digitize.scan.KerasModel", FakeKerasModel)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """Canonical MNIST: $DIGITIZE_MNIST_DIR, else ../shared/mnist beside the checkout."""
     directory = Path(os.environ.get("DIGITIZE_MNIST_DIR") or REPO.parent / "shared" / "mnist")
-    if not (directory / "t10k-labels-idx1-ubyte.gz").is_file() and not (directory / "mnist.npz").is_file():
+    if (
+        not (directory / "t10k-labels-idx1-ubyte.gz").is_file()
+        and not (directory / "mnist.npz").is_file()
+    ):
         pytest.fail(f"MNIST not found in {directory}: set DIGITIZE_MNIST_DIR")
     return directory
 
@@ -35,11 +47,28 @@ def quick_retrain(tmp_path, mnist_dir):
 
     def command(*extra: str, search_dir: Path | None = None, force: bool = True) -> list[str]:
         return [
-            sys.executable, "-m", "digitize", "retrain", "--space", "quick",
-            "--mnist-dir", str(mnist_dir), "--train-limit", "600", "--epochs", "3",
-            "--final-train-limit", "500", "--final-epochs", "1",
-            "--search-dir", str(search_dir or tmp_path / "search"),
-            "--model-dir", str(tmp_path / "models"), *(["--force"] if force else []), *extra,
+            sys.executable,
+            "-m",
+            "digitize",
+            "retrain",
+            "--space",
+            "quick",
+            "--mnist-dir",
+            str(mnist_dir),
+            "--train-limit",
+            "600",
+            "--epochs",
+            "3",
+            "--final-train-limit",
+            "500",
+            "--final-epochs",
+            "1",
+            "--search-dir",
+            str(search_dir or tmp_path / "search"),
+            "--model-dir",
+            str(tmp_path / "models"),
+            *(["--force"] if force else []),
+            *extra,
         ]
 
     return command

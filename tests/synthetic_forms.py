@@ -64,13 +64,22 @@ def write_truncated(path: Path, source: Path, keep: float = 0.5) -> Path:
 
 def write_bomb_png(path: Path, width: int = 60000, height: int = 60000) -> Path:
     """A valid 80-byte PNG whose header claims width x height pixels (a decompression bomb)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-                     + chunk(b"IDAT", zlib.compress(b"\0" * 1024)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -80,10 +89,17 @@ def write_corrupt_png(path: Path) -> Path:
     return path
 
 
-def run_digitize(args: list[str], cwd: Path, user_models: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_digitize(
+    args: list[str], cwd: Path, user_models: Path, timeout: int = 300
+) -> subprocess.CompletedProcess:
     """The real command in its own process (true stderr, true exit code), shipped model active."""
     env = {**os.environ, "DIGITIZE_MODEL_DIR": str(user_models), "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "digitize", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "digitize", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

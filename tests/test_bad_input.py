@@ -16,10 +16,17 @@ import pandas as pd
 import pytest
 
 from digitize.exit_codes import ExitCode
-from digitize.output import ERROR_COLUMNS, read_entries
+from digitize.output import ERROR_COLUMNS, read_table
 from synthetic_forms import (
-    FIXTURES, blank_page, form_page, run_digitize, write_bomb_png, write_corrupt_png,
-    write_image, write_pdf, write_truncated,
+    FIXTURES,
+    blank_page,
+    form_page,
+    run_digitize,
+    write_bomb_png,
+    write_corrupt_png,
+    write_image,
+    write_pdf,
+    write_truncated,
 )
 
 
@@ -86,13 +93,19 @@ def run(tmp_path_factory) -> Run:
     arguments = ["good.png", "good.pdf", *BLANK, *(case.argument for case in CASES)]
     result = run_digitize(
         ["scan", *arguments, "--out", "out/entries.csv", "--dpi", "150", "--workers", "1"],
-        cwd=directory, user_models=tmp_path_factory.mktemp("user-models"),
+        cwd=directory,
+        user_models=tmp_path_factory.mktemp("user-models"),
     )
     entries = directory / "out" / "entries.csv"
     errors = directory / "out" / "entries-errors.csv"  # the default: <out stem>-errors.csv
     assert entries.is_file() and errors.is_file(), result.stderr
-    return Run(directory, result.returncode, result.stderr,
-               read_entries(entries), pd.read_csv(errors, dtype=str, keep_default_na=False))
+    return Run(
+        directory,
+        result.returncode,
+        result.stderr,
+        read_table(entries),
+        pd.read_csv(errors, dtype=str, keep_default_na=False),
+    )
 
 
 def test_some_files_failed_exit_code(run):
@@ -147,42 +160,64 @@ def test_summary_names_the_errors_csv(run):
 
 def test_no_temporary_files_left(run):
     assert sorted(p.name for p in (run.directory / "out").iterdir()) == [
-        "entries-errors.csv", "entries.csv"]
+        "entries-errors.csv",
+        "entries.csv",
+    ]
 
 
 def test_all_good_and_blank_exit_zero(tmp_path, isolated_user_models):
     write_image(tmp_path / "good.png", form_page(("3",)))
     write_image(tmp_path / "blank.png", blank_page())
     write_pdf(tmp_path / "blank.pdf", [blank_page()])
-    result = run_digitize(["scan", "good.png", "blank.png", "blank.pdf", "--out", "e.csv",
-                           "--dpi", "150", "--workers", "1"],
-                          cwd=tmp_path, user_models=isolated_user_models)
+    result = run_digitize(
+        [
+            "scan",
+            "good.png",
+            "blank.png",
+            "blank.pdf",
+            "--out",
+            "e.csv",
+            "--dpi",
+            "150",
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        user_models=isolated_user_models,
+    )
     assert result.returncode == ExitCode.OK, result.stderr
     assert "Traceback" not in result.stderr
-    assert set(read_entries(tmp_path / "e.csv")["file"]) == {"good.png"}
+    assert set(read_table(tmp_path / "e.csv")["file"]) == {"good.png"}
     errors = pd.read_csv(tmp_path / "e-errors.csv")
     assert list(errors.columns) == ERROR_COLUMNS and errors.empty
 
 
 def test_errors_option_names_the_errors_csv(tmp_path, isolated_user_models):
-    result = run_digitize(["scan", "missing.pdf", "--out", "e.csv", "--errors", "logs/bad.csv"],
-                          cwd=tmp_path, user_models=isolated_user_models)
+    result = run_digitize(
+        ["scan", "missing.pdf", "--out", "e.csv", "--errors", "logs/bad.csv"],
+        cwd=tmp_path,
+        user_models=isolated_user_models,
+    )
     assert result.returncode == ExitCode.INPUT_FAILED, result.stderr
     errors = pd.read_csv(tmp_path / "logs" / "bad.csv", dtype=str, keep_default_na=False)
     assert errors["file"].tolist() == ["missing.pdf"]
     assert not (tmp_path / "e-errors.csv").exists()
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root reads any file: permission denied cannot be made")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root reads any file: permission denied cannot be made",
+)
 def test_permission_denied(tmp_path, isolated_user_models):
     write_image(tmp_path / "good.png", form_page(("3",)))
     locked = write_image(tmp_path / "locked.png", form_page(("4",)))
     locked.chmod(0)
     try:
-        result = run_digitize(["scan", "good.png", "locked.png", "--out", "e.csv",
-                               "--dpi", "150", "--workers", "1"],
-                              cwd=tmp_path, user_models=isolated_user_models)
+        result = run_digitize(
+            ["scan", "good.png", "locked.png", "--out", "e.csv", "--dpi", "150", "--workers", "1"],
+            cwd=tmp_path,
+            user_models=isolated_user_models,
+        )
     finally:
         locked.chmod(0o644)
     assert result.returncode == ExitCode.INPUT_FAILED, result.stderr
@@ -191,16 +226,20 @@ def test_permission_denied(tmp_path, isolated_user_models):
     assert "Traceback" not in result.stderr
     errors = pd.read_csv(tmp_path / "e-errors.csv", dtype=str, keep_default_na=False)
     assert errors["file"].tolist() == ["locked.png"]
-    assert set(read_entries(tmp_path / "e.csv")["file"]) == {"good.png"}
+    assert set(read_table(tmp_path / "e.csv")["file"]) == {"good.png"}
 
 
-@pytest.mark.parametrize("arguments", [
-    ["scan", "x.png", "--out", "e.csv", "--no-such-flag"],
-    ["scan", "x.png"],  # --out missing
-    ["scan", "x.png", "--out", "e.csv", "--dpi", "5"],
-    ["scan", "x.png", "--out", "."],  # a directory
-    ["scan", "--out", "e.csv"],  # no inputs
-], ids=["unknown-flag", "no-out", "dpi-5", "out-is-directory", "no-inputs"])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["scan", "x.png", "--out", "e.csv", "--no-such-flag"],
+        ["scan", "x.png"],  # --out missing
+        ["scan", "x.png", "--out", "e.csv", "--dpi", "5"],
+        ["scan", "x.png", "--out", "."],  # a directory
+        ["scan", "--out", "e.csv"],  # no inputs
+    ],
+    ids=["unknown-flag", "no-out", "dpi-5", "out-is-directory", "no-inputs"],
+)
 def test_usage_errors_exit_2(tmp_path, isolated_user_models, arguments):
     write_image(tmp_path / "x.png", form_page(("1",)))
     result = run_digitize(arguments, cwd=tmp_path, user_models=isolated_user_models)
@@ -212,8 +251,11 @@ def test_usage_errors_exit_2(tmp_path, isolated_user_models, arguments):
 def test_model_not_loadable_exit_3(tmp_path, isolated_user_models):
     write_image(tmp_path / "x.png", form_page(("1",)))
     (tmp_path / "no-model").mkdir()
-    result = run_digitize(["scan", "x.png", "--out", "e.csv", "--model-dir", "no-model"],
-                          cwd=tmp_path, user_models=isolated_user_models)
+    result = run_digitize(
+        ["scan", "x.png", "--out", "e.csv", "--model-dir", "no-model"],
+        cwd=tmp_path,
+        user_models=isolated_user_models,
+    )
     assert result.returncode == ExitCode.DATA, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -224,8 +266,11 @@ def test_damaged_model_exit_3(tmp_path, isolated_user_models):
     write_image(tmp_path / "x.png", form_page(("1",)))
     (tmp_path / "bad-model").mkdir()
     (tmp_path / "bad-model" / "digits.keras").write_bytes(b"not a keras archive")
-    result = run_digitize(["scan", "x.png", "--out", "e.csv", "--model-dir", "bad-model",
-                           "--workers", "1"], cwd=tmp_path, user_models=isolated_user_models)
+    result = run_digitize(
+        ["scan", "x.png", "--out", "e.csv", "--model-dir", "bad-model", "--workers", "1"],
+        cwd=tmp_path,
+        user_models=isolated_user_models,
+    )
     assert result.returncode == ExitCode.DATA, result.stderr
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if "bad-model" in line]
@@ -243,13 +288,18 @@ def test_permission_denied_even_as_root(tmp_path, monkeypatch):
     write_image(tmp_path / "good.png", form_page(("3",)))
     write_image(tmp_path / "locked.png", form_page(("4",)))
     real_access = os.access
-    monkeypatch.setattr(pages.os, "access", lambda path, mode: (
-        Path(path).name != "locked.png" and real_access(path, mode)))
-    result = CliRunner().invoke(app, ["scan", "--workers", "1", "--dpi", "150", "good.png",
-                                      "locked.png", "--out", "e.csv"])
+    monkeypatch.setattr(
+        pages.os,
+        "access",
+        lambda path, mode: Path(path).name != "locked.png" and real_access(path, mode),
+    )
+    result = CliRunner().invoke(
+        app, ["scan", "--workers", "1", "--dpi", "150", "good.png", "locked.png", "--out", "e.csv"]
+    )
     assert result.exit_code == ExitCode.INPUT_FAILED, result.output
     assert [line for line in result.stderr.splitlines() if "locked.png" in line] == [
-        "digitize: locked.png: cannot read file (permission denied)"]
+        "digitize: locked.png: cannot read file (permission denied)"
+    ]
     errors = pd.read_csv(tmp_path / "e-errors.csv", dtype=str, keep_default_na=False)
     assert errors["file"].tolist() == ["locked.png"]
-    assert set(read_entries(tmp_path / "e.csv")["file"]) == {"good.png"}
+    assert set(read_table(tmp_path / "e.csv")["file"]) == {"good.png"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from digitize.errors import CsvError
 from digitize.scoring import levenshtein, read_csv_for_scoring, score
 
 TRUTH = [
@@ -20,15 +21,21 @@ def truth_frame() -> pd.DataFrame:
     return pd.DataFrame(TRUTH, columns=["file", "page", "field", "value", "x0", "y0", "x1", "y1"])
 
 
-def output_frame(changes: dict[int, dict] | None = None, drop: tuple[int, ...] = ()
-                 ) -> pd.DataFrame:
+def output_frame(
+    changes: dict[int, dict] | None = None, drop: tuple[int, ...] = ()
+) -> pd.DataFrame:
     """The truth as a perfect, unflagged output, with some rows changed or dropped."""
     rows = []
     for index, row in truth_frame().iterrows():
         if index in drop:
             continue
-        entry = {**row.to_dict(), "confidence": 0.99, "needs_review": "false",
-                 "digit_confidences": "", "crop": ""}
+        entry = {
+            **row.to_dict(),
+            "confidence": 0.99,
+            "needs_review": "false",
+            "digit_confidences": "",
+            "crop": "",
+        }
         entry.update((changes or {}).get(index, {}))
         rows.append(entry)
     return pd.DataFrame(rows)
@@ -49,8 +56,12 @@ def test_a_wrong_digit():
     assert result.field_exact_match == 0.75
     assert result.digit_accuracy == pytest.approx(6 / 7)  # 7 truth digits, one wrong
     mistake = result.mistakes.iloc[0]
-    assert (mistake["field"], mistake["truth_value"], mistake["output_value"],
-            mistake["problem"]) == ("field_1", "0123", "0128", "wrong")
+    assert (
+        mistake["field"],
+        mistake["truth_value"],
+        mistake["output_value"],
+        mistake["problem"],
+    ) == ("field_1", "0123", "0128", "wrong")
 
 
 def test_digit_accuracy_uses_edit_distance():
@@ -89,9 +100,11 @@ def test_boxes_match_one_to_one_best_first():
 
 
 def test_flagged_shares():
-    changes = {0: {"value": "0000", "needs_review": "true"},
-               1: {"value": "71", "needs_review": "false"},
-               3: {"needs_review": "true"}}
+    changes = {
+        0: {"value": "0000", "needs_review": "true"},
+        1: {"value": "71", "needs_review": "false"},
+        3: {"needs_review": "true"},
+    }
     result = score(output_frame(changes), truth_frame())
     assert (result.wrong, result.wrong_flagged, result.right_flagged) == (2, 1, 1)
     assert result.flagged_share_of_wrong == 0.5
@@ -122,7 +135,7 @@ def test_csv_round_trip_keeps_leading_zeros_and_blanks(tmp_path):
 def test_missing_column_is_one_line(tmp_path):
     path = tmp_path / "out.csv"
     output_frame().drop(columns=["value", "y1"]).to_csv(path, index=False)
-    with pytest.raises(ValueError, match=r"out\.csv: missing columns value, y1$"):
+    with pytest.raises(CsvError, match=r"out\.csv: missing columns value, y1$"):
         read_csv_for_scoring(path)
-    with pytest.raises(ValueError, match="output: missing columns needs_review"):
+    with pytest.raises(CsvError, match="output: missing columns needs_review"):
         score(output_frame().drop(columns=["needs_review"]), truth_frame())

@@ -8,12 +8,24 @@ import numpy as np
 
 # Segments a..g: top, top right, bottom right, bottom, bottom left, top left, middle.
 SEGMENTS = {
-    0: "abcdef", 1: "bc", 2: "abged", 3: "abgcd", 4: "fgbc",
-    5: "afgcd", 6: "afgedc", 7: "abc", 8: "abcdefg", 9: "abcdfg",
+    0: "abcdef",
+    1: "bc",
+    2: "abged",
+    3: "abgcd",
+    4: "fgbc",
+    5: "afgcd",
+    6: "afgedc",
+    7: "abc",
+    8: "abcdefg",
+    9: "abcdfg",
 }
 ENDS = {  # in a unit box: x right, y down
-    "a": ((0, 0), (1, 0)), "b": ((1, 0), (1, 0.5)), "c": ((1, 0.5), (1, 1)),
-    "d": ((0, 1), (1, 1)), "e": ((0, 0.5), (0, 1)), "f": ((0, 0), (0, 0.5)),
+    "a": ((0, 0), (1, 0)),
+    "b": ((1, 0), (1, 0.5)),
+    "c": ((1, 0.5), (1, 1)),
+    "d": ((0, 1), (1, 1)),
+    "e": ((0, 0.5), (0, 1)),
+    "f": ((0, 0), (0, 0.5)),
     "g": ((0, 0.5), (1, 0.5)),
 }
 
@@ -26,7 +38,9 @@ def seven_segment(digit: int, height: int, rng: np.random.Generator) -> np.ndarr
     pad = thickness + int(slant) + 2
     canvas = np.full((height + 2 * pad, width + 2 * pad), 255, np.uint8)
     for segment in SEGMENTS[digit]:
-        (x0, y0), (x1, y1) = (_point(ux, uy, width, height, slant, pad, rng) for ux, uy in ENDS[segment])
+        (x0, y0), (x1, y1) = (
+            _point(ux, uy, width, height, slant, pad, rng) for ux, uy in ENDS[segment]
+        )
         # Overshoot the ends a little, as a pen does, so segments meet at the corners.
         dx, dy = x1 - x0, y1 - y0
         reach = 0.06 * height / max(1.0, float(np.hypot(dx, dy)))
@@ -52,11 +66,14 @@ def style_page(values: list[str], rng: np.random.Generator) -> np.ndarray:
         for character in value:
             glyph = seven_segment(int(character), 80, rng)
             y = top + (130 - glyph.shape[0]) // 2
-            page[y:y + glyph.shape[0], x:x + glyph.shape[1]] = np.minimum(
-                page[y:y + glyph.shape[0], x:x + glyph.shape[1]], glyph)
+            page[y : y + glyph.shape[0], x : x + glyph.shape[1]] = np.minimum(
+                page[y : y + glyph.shape[0], x : x + glyph.shape[1]], glyph
+            )
             x += glyph.shape[1] + int(rng.integers(4, 14))
     return page
 
 
 def random_values(count: int, rng: np.random.Generator) -> list[str]:
-    return ["".join(str(d) for d in rng.integers(0, 10, int(rng.integers(3, 7)))) for _ in range(count)]
+    return [
+        "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(3, 7)))) for _ in range(count)
+    ]

@@ -1,0 +1,91 @@
+"""One page of a scan as a unit of work: load it, read it, turn its fields into records and
+save their crops. Runs in whichever process the executor chose; never raises for a bad page.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from digitize.classifier import Classifier
+from digitize.errors import InputError
+from digitize.pages import load_page
+from digitize.reading import PageReading, ReadParams, read_page
+from digitize.records import FieldResult
+
+
+@dataclass(frozen=True)
+class PageTask:
+    file: str
+    page: int  # 1-based
+    dpi: int  # for rasterizing PDFs
+    params: ReadParams
+    crops: Path | None = None  # save each field's image here
+
+
+@dataclass
+class PageResult:
+    file: str
+    page: int
+    fields: list[FieldResult] = field(default_factory=list)
+    error: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # load, segment, classify
+
+
+def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
+    result = PageResult(file=task.file, page=task.page)
+    started = time.perf_counter()
+    try:
+        page = load_page(task.file, task.page, task.dpi)
+    except InputError as error:
+        result.error = str(error)
+        return result
+    loaded = time.perf_counter() - started
+    try:
+        reading = read_page(page, classifier, task.params)
+        result.fields = [_record(task, reading, number) for number in range(len(reading.fields))]
+    except Exception as error:  # a bug must cost one page, not the batch; say which page
+        result.fields = []
+        result.error = (
+            f"page {task.page}: internal error while reading ({type(error).__name__}: {error})"
+        )
+        return result
+    result.seconds = {"load": loaded, **reading.seconds}
+    return result
+
+
+def _record(task: PageTask, reading: PageReading, number: int) -> FieldResult:
+    found = reading.fields[number]
+    crop = ""
+    if task.crops is not None:
+        crop = str(_save_crop(reading, number, task))
+    return FieldResult(
+        file=task.file,
+        page=task.page,
+        field=found.field,
+        value=found.value,
+        confidence=found.confidence,
+        digit_confidences=tuple(found.digit_confidences),
+        box=found.box,
+        review_below=task.params.review_below,
+        reasons=found.reasons,
+        crop=crop,
+    )
+
+
+def crop_name(file: str, page: int, field_name: str) -> str:
+    """A file name for a field's crop, unique per (file, page, field) within one batch."""
+    stem = str(Path(file).with_suffix("")).strip("/").replace("/", "__").replace("..", "up")
+    return f"{stem}-p{page}-{field_name}.png"
+
+
+def _save_crop(reading: PageReading, number: int, task: PageTask) -> Path:
+    assert task.crops is not None
+    found = reading.fields[number]
+    task.crops.mkdir(parents=True, exist_ok=True)
+    path = task.crops / crop_name(task.file, task.page, found.field)
+    cv2.imwrite(str(path), reading.field_image(found))
+    return path
