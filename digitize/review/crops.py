@@ -22,6 +22,8 @@ MAX_CROP_BYTES = 20_000_000  # a field's image is kilobytes; anything huge is no
 
 
 class CropSource:
+    """Field images of one store's rows under review, cached."""
+
     def __init__(self, store: ReviewStore, pages: SourcePages):
         self.store = store
         self.pages = pages
@@ -36,10 +38,10 @@ class CropSource:
             if index in self._cache:
                 self._cache.move_to_end(index)
                 return self._cache[index]
-        row = self.store.rows[index]
-        image = self._saved(row["crop"])
+        result = self.store.entries[index].result
+        image = self._saved(result.crop)
         if image is None:
-            found = self.pages.field(row)
+            found = self.pages.field(result)
             image = found.crop_png if found is not None and found.crop_png else None
         with self._lock:
             self._cache[index] = image
@@ -52,10 +54,10 @@ class CropSource:
         if path is None or path.stat().st_size > MAX_CROP_BYTES:
             return None
         try:
-            with Image.open(path) as image:  # Pillow refuses decompression bombs itself
-                image = image.convert("L")
+            with Image.open(path) as opened:  # Pillow refuses decompression bombs itself
+                gray = opened.convert("L")
         except (OSError, ValueError, Image.DecompressionBombError):
             return None
         buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
+        gray.save(buffer, format="PNG")
         return buffer.getvalue()

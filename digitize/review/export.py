@@ -9,14 +9,15 @@ a hash of its pixels, so exporting again writes only what is new.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from digitize.output import atomic_write
+from digitize.records import Entry
 from digitize.review.source import SourcePages
 
 
@@ -34,8 +35,10 @@ class ExportResult:
         if self.duplicates:
             details.append(f"{self.duplicates} already there")
         if self.skipped:
-            details.append(f"{self.skipped} fields skipped: source page missing or "
-                           "digits segmented differently")
+            details.append(
+                f"{self.skipped} fields skipped: source page missing or "
+                "digits segmented differently"
+            )
         return text + (f" ({'; '.join(details)})" if details else "")
 
 
@@ -45,12 +48,14 @@ def default_digits_dir(csv_path: Path) -> Path:
     return csv_path.with_name(f"{csv_path.stem}-digits")
 
 
-def export_digits(rows: list[dict], pages: SourcePages, directory: Path) -> ExportResult:
-    """Write the digits of reviewed rows (each with `reviewed_value`) into `directory`."""
+def export_digits(entries: Iterable[Entry], pages: SourcePages, directory: Path) -> ExportResult:
+    """Write the digits of the entries whose decision labels digits into `directory`."""
     result = ExportResult(directory=Path(directory))
-    for row in rows:
-        label = row["reviewed_value"]
-        found = pages.field(row)
+    for entry in entries:
+        if entry.decision is None or not entry.decision.labels_digits:
+            continue
+        label = entry.decision.value
+        found = pages.field(entry.result)
         if found is None or len(found.digit_images) != len(label):
             result.skipped += 1
             continue
@@ -72,14 +77,7 @@ def write_digit(folder: Path, image: np.ndarray) -> bool:
     ok, png = cv2.imencode(".png", pixels)
     if not ok:
         raise OSError(f"cannot encode a digit image for {path}")
-    folder.mkdir(parents=True, exist_ok=True)
-    # Temporary name, then rename: an interrupted export leaves no half PNG for retrain.
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".digit.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(png.tobytes())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # Atomic: an interrupted export leaves no half PNG for retrain to choke on.
+    with atomic_write(path, "wb") as stream:
+        stream.write(png.tobytes())
     return True

@@ -8,8 +8,11 @@ addressed by CSV row number, so only the images of the CSV's own fields can be s
     GET  /static/review.{js,css}?token=T
     GET  /api/items?order=O             the fields to review, in order O, with progress
     GET  /api/crop/ROW?token=T          the field's image (PNG)
-    POST /api/decision  {"row": ROW, "value": "42"} or {"row": ROW, "illegible": true}
-                        (token in the X-Review-Token header)
+    POST /api/decision  {"row": ROW, "value": "42"}, {"row": ROW, "illegible": true}, or
+                        {"row": ROW, "clear": true} (back to undecided); a field already
+                        decided may be decided again
+    POST /api/finish    the person is done: the server stops and the review goes on to export
+                        (POSTs carry the token in the X-Review-Token header)
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from digitize.reading import DEFAULT_REVIEW_BELOW
 from digitize.review.crops import CropSource
 from digitize.review.store import ORDERS, ReviewStore
 
@@ -37,14 +40,16 @@ FILES = {  # the only files served: a fixed list, never a path from the request
     "/static/review.css": ("review.css", "text/css; charset=utf-8"),
 }
 CROP_PATH = re.compile(r"/api/crop/([0-9]{1,9})")
+POSTS = ("/api/decision", "/api/finish")
 TOKEN_HEADER = "X-Review-Token"
 MAX_BODY = 4096
 STOP_WAIT_S = 120  # for requests in flight; the slowest is a crop re-read from a big PDF page
 SECURITY_HEADERS = {
     # The page runs its own script only; data is inserted as text, and this is the backstop.
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self'; connect-src 'self'; base-uri 'none'; "
-                               "form-action 'none'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",  # the token is in the URL
     "Cache-Control": "no-store",
@@ -82,6 +87,12 @@ class ReviewApp:
     token: str
     order: str = "confidence"
     requests: ActiveRequests = field(default_factory=ActiveRequests)
+    finished: threading.Event = field(default_factory=threading.Event)  # Finish was pressed
+
+
+class Stopped(StrEnum):
+    FINISHED = "finished"  # the Finish button (POST /api/finish)
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
 
 
 @dataclass
@@ -90,20 +101,31 @@ class RunningServer:
     server: QuietServer
     thread: threading.Thread
 
+    @property
+    def app(self) -> ReviewApp:
+        return self.server.review  # type: ignore[attr-defined]
+
     def wait(self) -> None:
-        """Until the server stops; Ctrl-C (KeyboardInterrupt) reaches the caller."""
-        while self.thread.is_alive():
-            self.thread.join(0.5)  # short joins: a signal is handled between them
+        """Until Finish is pressed in the page or the server stops; Ctrl-C
+        (KeyboardInterrupt) reaches the caller."""
+        # Short waits: a signal is handled between them.
+        while self.thread.is_alive() and not self.app.finished.wait(0.5):
+            pass
 
     def stop(self) -> None:
         self.server.shutdown()  # no new requests
-        self.server.review.requests.wait(STOP_WAIT_S)  # type: ignore[attr-defined]
+        self.app.requests.wait(STOP_WAIT_S)
         self.server.server_close()
         self.thread.join()
 
 
-def start_server(store: ReviewStore, crops: CropSource, order: str = "confidence",
-                 host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+def start_server(
+    store: ReviewStore,
+    crops: CropSource,
+    order: str = "confidence",
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> RunningServer:
     """Serve the review page in a background thread; the URL carries a fresh token."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}")
@@ -111,28 +133,40 @@ def start_server(store: ReviewStore, crops: CropSource, order: str = "confidence
     server = QuietServer((host, port), ReviewHandler)
     server.review = ReviewApp(store=store, crops=crops, token=token, order=order)  # type: ignore[attr-defined]
     # A short poll: stopping (Ctrl-C, a test's teardown) waits for at most one poll.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="digitize-review", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},
+        name="digitize-review",
+        daemon=True,
+    )
     thread.start()
-    return RunningServer(url=f"http://{host}:{server.server_port}/?token={token}",
-                         server=server, thread=thread)
+    return RunningServer(
+        url=f"http://{host}:{server.server_port}/?token={token}", server=server, thread=thread
+    )
 
 
-def serve_until_interrupted(store: ReviewStore, crops: CropSource, order: str,
-                            announce: Callable[[str], None]) -> None:
-    """Serve until Ctrl-C or SIGTERM; `announce` gets the one line with the URL."""
+def serve_until_finished(
+    store: ReviewStore, crops: CropSource, order: str, announce: Callable[[str], None]
+) -> Stopped:
+    """Serve until Finish in the page, Ctrl-C or SIGTERM; `announce` gets the one line with
+    the URL. Every decision is saved as it is made, so each way of stopping loses nothing."""
     server = start_server(store, crops, order)
     # SIGTERM (a closed terminal session, a service manager) stops as Ctrl-C does, so the
-    # corrections still reach the labelled-digits folder afterwards.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # corrections still reach the labelled-digits folder afterwards. Only the main thread may
+    # set a handler; elsewhere (a library caller's thread) SIGTERM keeps its own meaning.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    stopped = Stopped.FINISHED
     try:
-        announce(f"Review at {server.url}  (Ctrl-C to stop)")
+        announce(f"Review at {server.url}  (Finish in the page, or Ctrl-C, to stop)")
         server.wait()
     except KeyboardInterrupt:
-        pass  # the way to stop: every decision is saved already
+        stopped = Stopped.INTERRUPTED  # a way to stop: every decision is saved already
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main and previous is not None:  # None: a handler not set from Python; left as is
+            signal.signal(signal.SIGTERM, previous)
         server.stop()
+    return stopped
 
 
 def _interrupt(signum, frame) -> None:
@@ -184,8 +218,11 @@ class ReviewHandler(BaseHTTPRequestHandler):
         # The header, not the query: a form on another site can neither set it nor read it.
         if not self._allowed(self.headers.get(TOKEN_HEADER, "")):
             return self._error(HTTPStatus.FORBIDDEN, "missing or wrong token")
-        if urlsplit(self.path).path != "/api/decision":
+        path = urlsplit(self.path).path
+        if path not in POSTS:
             return self._error(HTTPStatus.NOT_FOUND, "not found")
+        if path == "/api/finish":
+            return self._finish()
         self._decision()
 
     def _allowed(self, token: str) -> bool:
@@ -209,11 +246,16 @@ class ReviewHandler(BaseHTTPRequestHandler):
             return self._error(HTTPStatus.BAD_REQUEST, f"order must be one of {', '.join(ORDERS)}")
         store = self.app.store
         done, total = store.counts()
-        self._json(HTTPStatus.OK, {
-            "csv": store.path.name, "order": order, "done": done, "total": total,
-            "review_below": DEFAULT_REVIEW_BELOW,  # chips below it are shown as doubtful
-            "items": [item.as_json() for item in store.items(order)],
-        })
+        self._json(
+            HTTPStatus.OK,
+            {
+                "csv": store.path.name,
+                "order": order,
+                "done": done,
+                "total": total,
+                "items": [item.as_json() for item in store.items(order)],
+            },
+        )
 
     def _crop(self, row: int) -> None:
         try:
@@ -225,31 +267,44 @@ class ReviewHandler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, image, "image/png")
 
     def _decision(self) -> None:
-        length = self.headers.get("Content-Length", "")
-        length = int(length) if length.isdigit() else 0
+        header = self.headers.get("Content-Length", "")
+        length = int(header) if header.isdigit() else 0
         if not 0 < length <= MAX_BODY:
             return self._error(HTTPStatus.BAD_REQUEST, "expected a small JSON body")
         try:
             body = json.loads(self.rfile.read(length))
             row = body["row"]
-            value = None if body.get("illegible") else body["value"]
+            clear = body.get("clear") is True
+            value = None if clear or body.get("illegible") else body["value"]
             if type(row) is not int or not (value is None or isinstance(value, str)):
                 raise TypeError
         except (ValueError, KeyError, TypeError, AttributeError):
-            return self._error(HTTPStatus.BAD_REQUEST,
-                               'expected {"row": N, "value": "digits"} or {"row": N, "illegible": true}')
+            return self._error(
+                HTTPStatus.BAD_REQUEST,
+                'expected {"row": N, "value": "digits"}, {"row": N, "illegible": '
+                'true} or {"row": N, "clear": true}',
+            )
         store = self.app.store
         try:
-            item = store.decide(row, value)
+            item = store.clear(row) if clear else store.decide(row, value)
         except KeyError:
             return self._error(HTTPStatus.NOT_FOUND, "no such field under review")
         except ValueError as error:
             return self._error(HTTPStatus.BAD_REQUEST, str(error))
         except OSError as error:
-            return self._error(HTTPStatus.INTERNAL_SERVER_ERROR,
-                               f"cannot save {store.path.name}: {error.strerror or error}")
+            return self._error(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                f"cannot save {store.path.name}: {error.strerror or error}",
+            )
         done, total = store.counts()
         self._json(HTTPStatus.OK, {"item": item.as_json(), "done": done, "total": total})
+
+    def _finish(self) -> None:
+        done, total = self.app.store.counts()
+        self._json(HTTPStatus.OK, {"finished": True, "done": done, "total": total})
+        self.wfile.flush()
+        # After the answer: stopping waits for this request, and the page must hear back.
+        self.app.finished.set()
 
     # --- responses -------------------------------------------------------------------------
 

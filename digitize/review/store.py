@@ -1,31 +1,39 @@
 """The review state of an entries CSV: which fields to show, in what order, and the decisions.
 
-Decisions live in the entries CSV itself, in two columns added after the scan's own:
-`reviewed` ("" not yet, "accepted", "corrected", "illegible") and `reviewed_value` (the value
-the person confirmed; empty when illegible). `value` is never changed, so a spreadsheet shows
-both. Every decision is saved at once, atomically, so closing the tab or Ctrl-C loses nothing
-and the next review resumes with the fields still undecided.
+Decisions live in the entries CSV itself, in the review columns `digitize.output` writes after
+the scan's own (`reviewed`, `reviewed_value`). `value` is never changed, so a spreadsheet shows
+both. Every decision (and every decision cleared) is saved at once, atomically, so closing the
+tab, Ctrl-C or SIGTERM loses nothing and the next review resumes with the fields still
+undecided.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from digitize.messages import one_line
-from digitize.output import COLUMNS, read_entries, write_csv
-from digitize.reading import DEFAULT_REVIEW_BELOW
+from digitize.errors import UsageError
+from digitize.output import EntriesFile, read_entries, write_entries
+from digitize.records import Entry, FieldResult, ReviewDecision, ReviewReason, ReviewStatus
 
-REVIEW_COLUMNS = ["reviewed_value", "reviewed"]
-ACCEPTED, CORRECTED, ILLEGIBLE = "accepted", "corrected", "illegible"
 ORDERS = ("confidence", "digit", "file")
-# Written back as numbers, as `digitize scan` wrote them (the CSV quotes text, not numbers).
 VALUE_PATTERN = re.compile(r"[0-9]{0,64}")  # a field holds digits only; empty = a blank field
 
+# What each reason code means to the person looking at the field (LOW_CONFIDENCE is told
+# with the digit and the scan's own threshold, see `why_flagged`).
+REASON_TEXT = {
+    ReviewReason.SEGMENTATION: "the ink may be cut into digits wrongly (one digit or two)",
+    ReviewReason.BORDER_TOUCH: "ink runs into the box border: part of a digit may be cut off",
+    ReviewReason.INK_LEFT_OVER: "ink inside the box did not become digits",
+    ReviewReason.FAINT_INK: "the ink is too faint to read with confidence",
+    ReviewReason.NOT_DIGITS: "there are marks that are not digits (letters, fillers, print)",
+    ReviewReason.VALIDATION: "the value breaks a rule of its field (check digit, range)",
+}
 
-class ReviewError(Exception):
+
+class ReviewError(UsageError):
     """The entries CSV (or a corrections CSV) cannot be used; the message is one line."""
 
 
@@ -35,14 +43,15 @@ class Item:
 
     row: int  # index into the CSV's rows: the only way the page addresses a field
     file: str
-    page: str
+    page: int
     field: str
     value: str
     confidence: float
     digits: list[tuple[str, float]]  # (predicted digit, its confidence)
     group: str  # predicted digit of the least certain digit ("" when there are no digits)
-    why: str  # why the scan flagged it, as far as the CSV tells ("" when not flagged)
-    reviewed: str
+    why: str  # why the scan flagged it, from its review_reasons ("" when not flagged)
+    review_below: float  # the scan's threshold: chips below it are shown as doubtful
+    reviewed: str  # "" (undecided), or a ReviewStatus value
     reviewed_value: str
 
     def as_json(self) -> dict:
@@ -52,52 +61,44 @@ class Item:
 
 
 class ReviewStore:
-    """The rows of one entries CSV and the decisions on them; safe to use from several threads."""
+    """The entries of one CSV and the decisions on them; safe to use from several threads."""
 
-    def __init__(self, path: Path, rows: list[dict], columns: list[str], review_all: bool = False):
+    def __init__(
+        self,
+        path: Path,
+        entries: list[Entry],
+        columns: list[str] | None = None,
+        review_all: bool = False,
+    ):
         self.path = Path(path)
-        self.rows = rows
-        self.columns = columns
+        self.entries = entries
+        self.columns = columns  # as read, so other tools' columns keep their place
         self.review_all = review_all
-        self.decisions = 0  # made through this store (this session)
+        self.decisions = 0  # made through the page (this session)
+        self.cleared = 0  # decisions set back to undecided (this session)
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, path: Path, review_all: bool = False) -> ReviewStore:
-        path = Path(path)
-        if not path.exists():
-            raise ReviewError(f"{path}: no such file")
-        if path.is_dir():
-            raise ReviewError(f"{path}: is a directory; give the entries CSV")
-        try:
-            frame = read_entries(path)
-        except ValueError as error:  # pandas' parse errors and UnicodeDecodeError
-            raise ReviewError(f"{path}: not a CSV file ({one_line(error)})") from None
-        except OSError as error:
-            raise ReviewError(f"{path}: cannot read ({error.strerror or error})") from None
-        missing = [column for column in COLUMNS if column not in frame.columns]
-        if missing:
-            raise ReviewError(f"{path}: not an entries CSV written by `digitize scan` "
-                              f"(no column {', '.join(missing)})")
-        columns = list(frame.columns) + [c for c in REVIEW_COLUMNS if c not in frame.columns]
-        rows = frame.reindex(columns=columns, fill_value="").to_dict("records")
-        return cls(path, rows, columns, review_all)
+        """CsvError (a UsageError, one line) when the file is not an entries CSV."""
+        file: EntriesFile = read_entries(Path(path))
+        return cls(Path(path), file.entries, file.columns, review_all)
 
     # --- what to review --------------------------------------------------------------------
 
     def in_review(self, row: int) -> bool:
         """Whether the page may show (and decide) this row: flagged, or any with --all."""
-        if not 0 <= row < len(self.rows):
+        if not 0 <= row < len(self.entries):
             return False
-        return self.review_all or self.rows[row]["needs_review"] == "true"
+        return self.review_all or self.entries[row].result.needs_review
 
     def review_rows(self) -> list[int]:
-        return [index for index in range(len(self.rows)) if self.in_review(index)]
+        return [index for index in range(len(self.entries)) if self.in_review(index)]
 
     def counts(self) -> tuple[int, int]:
         """(reviewed, total) among the fields to review."""
         rows = self.review_rows()
-        return sum(bool(self.rows[i]["reviewed"]) for i in rows), len(rows)
+        return sum(self.entries[i].decision is not None for i in rows), len(rows)
 
     def items(self, order: str = "confidence") -> list[Item]:
         """The fields to review, reviewed or not, in `order`:
@@ -116,76 +117,114 @@ class ReviewStore:
         return items
 
     def item(self, index: int) -> Item:
-        row = self.rows[index]
-        digits = list(zip(row["value"], _confidences(row["digit_confidences"])))
+        entry = self.entries[index]
+        result, decision = entry.result, entry.decision
+        digits = list(zip(result.value, result.digit_confidences))
         least_certain = min(digits, key=lambda pair: pair[1])[0] if digits else ""
         return Item(
-            row=index, file=row["file"], page=row["page"], field=row["field"],
-            value=row["value"], confidence=_float(row["confidence"]), digits=digits,
-            group=least_certain, why=_why_flagged(row["needs_review"] == "true", digits),
-            reviewed=row["reviewed"], reviewed_value=row["reviewed_value"],
+            row=index,
+            file=result.file,
+            page=result.page,
+            field=result.field,
+            value=result.value,
+            confidence=result.confidence,
+            digits=digits,
+            group=least_certain,
+            why=why_flagged(result),
+            review_below=result.review_below,
+            reviewed=str(decision.status) if decision else "",
+            reviewed_value=decision.value if decision else "",
         )
 
     # --- decisions -------------------------------------------------------------------------
 
     def decide(self, index: int, value: str | None) -> Item:
-        """Record a decision from the review page and save the CSV at once.
-        `value` is what the person confirmed (digits); None marks the field illegible."""
+        """Record a decision from the review page (a new one or a changed one) and save the
+        CSV at once. `value` is what the person confirmed (digits); None marks it illegible."""
         if not self.in_review(index):
             raise KeyError(index)
+        decision = decision_for(self.entries[index].result, value)
+        item = self._change(index, decision)
+        self.decisions += 1
+        return item
+
+    def clear(self, index: int) -> Item:
+        """Set a field back to undecided (a decision reopened in the page) and save at once."""
+        if not self.in_review(index):
+            raise KeyError(index)
+        item = self._change(index, None)
+        self.cleared += 1
+        return item
+
+    def _change(self, index: int, decision: ReviewDecision | None) -> Item:
         with self._lock:
-            before = {column: self.rows[index][column] for column in REVIEW_COLUMNS}
-            self.record(index, value)
+            before = self.entries[index]
+            self.entries[index] = replace(before, decision=decision)
             try:
                 self.save()
             except BaseException:
-                self.rows[index].update(before)  # what the page shows must match the file
+                self.entries[index] = before  # what the page shows must match the file
                 raise
-            self.decisions += 1
             return self.item(index)
 
-    def record(self, index: int, value: str | None) -> str:
+    def record(self, index: int, value: str | None) -> ReviewStatus:
         """Set one row's decision in memory (any row; `save` writes it). Returns the status."""
-        if value is not None and not VALUE_PATTERN.fullmatch(value):
-            raise ValueError("a value is digits only (at most 64)")
-        row = self.rows[index]
-        if value is None:
-            status, value = ILLEGIBLE, ""
-        else:
-            status = ACCEPTED if value == row["value"] else CORRECTED
-        row["reviewed"], row["reviewed_value"] = status, value
-        return status
+        decision = decision_for(self.entries[index].result, value)
+        with self._lock:
+            self.entries[index] = replace(self.entries[index], decision=decision)
+        return decision.status
 
     def save(self) -> None:
-        """Rewrite the CSV atomically with the decisions (`value` untouched)."""
-        write_csv(self.rows, self.path, self.columns)
+        """Rewrite the CSV atomically with the decisions (`value` and other columns untouched)."""
+        write_entries(self.entries, self.path, self.columns)
 
-    def labelled_rows(self) -> list[dict]:
-        """Rows whose value a person confirmed (accepted or corrected) and that hold digits:
-        the ones that can teach the model."""
-        return [row for row in self.rows
-                if row["reviewed"] in (ACCEPTED, CORRECTED) and row["reviewed_value"]]
+    def labelled(self) -> list[Entry]:
+        """Entries whose digits a person confirmed: the ones that can teach the model."""
+        return [e for e in self.entries if e.decision is not None and e.decision.labels_digits]
 
 
-def _why_flagged(flagged: bool, digits: list[tuple[str, float]]) -> str:
-    """The CSV keeps the digits' confidences but not the segmentation's doubts: a flagged
-    field whose digits are all sure was flagged for how its ink was cut into digits."""
-    if not flagged:
+def decision_for(result: FieldResult, value: str | None) -> ReviewDecision:
+    """The decision a confirmed value means: accepted when it is the value read, corrected
+    otherwise; None is illegible. ValueError for anything but digits."""
+    if value is None:
+        return ReviewDecision(ReviewStatus.ILLEGIBLE, "")
+    if not VALUE_PATTERN.fullmatch(value):
+        raise ValueError("a value is digits only (at most 64)")
+    status = ReviewStatus.ACCEPTED if value == result.value else ReviewStatus.CORRECTED
+    return ReviewDecision(status, value)
+
+
+def why_flagged(result: FieldResult) -> str:
+    """Why the scan flagged a field, from its own review_reasons and review_below: the page
+    must explain the threshold this scan used, not today's default."""
+    if not result.reasons:
         return ""
-    if digits:
-        position, (digit, confidence) = min(enumerate(digits, 1), key=lambda pair: pair[1][1])
-        if confidence < DEFAULT_REVIEW_BELOW:
-            return f"Flagged: digit {position}, read as {digit}, is {confidence:.0%} sure"
-    return ("Flagged for its segmentation: the ink may be cut into digits wrongly "
-            "(one digit or two, ink on the border, two marks in one cell)")
+    parts = []
+    for reason in result.reasons:
+        if reason is ReviewReason.LOW_CONFIDENCE:
+            parts.append(_low_confidence(result))
+        else:
+            parts.append(REASON_TEXT.get(reason, str(reason)))
+    return "Flagged: " + "; ".join(parts)
 
 
-def _confidences(text: str) -> list[float]:
-    return [_float(part) for part in text.split(";") if part.strip()]
+def _low_confidence(result: FieldResult) -> str:
+    digits = list(zip(result.value, result.digit_confidences))
+    threshold = f"{result.review_below:g}"
+    if not digits:
+        return f"a digit is less sure than {threshold}"
+    position, (digit, confidence) = min(enumerate(digits, 1), key=lambda pair: pair[1][1])
+    return (
+        f"digit {position}, read as {digit}, is {_percent(confidence, result.review_below)}"
+        f" sure (below {threshold})"
+    )
 
 
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return 0.0  # edited by hand into something else: show it first, it needs a look
+def _percent(share: float, below: float) -> str:
+    """`share` as a percent, with as many decimals as it takes to be seen below `below`
+    (0.9895 is "98.95%", never "99%" next to "below 0.99")."""
+    for decimals in range(4):
+        text = f"{share:.{decimals}%}"
+        if float(text[:-1]) / 100 < below:
+            return text
+    return f"{share:.4%}"
