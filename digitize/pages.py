@@ -128,7 +128,8 @@ def image_dpi(image: Image.Image) -> float | None:
         horizontal, vertical = (float(v) for v in value)
     except (TypeError, ValueError):
         return None
-    dpi = min(horizontal, vertical)
+    # PNG stores pixels per metre: 300 DPI reads back as 299.9994.
+    dpi = round(min(horizontal, vertical), 1)
     return dpi if MIN_CREDIBLE_DPI <= dpi <= MAX_CREDIBLE_DPI else None
 
 

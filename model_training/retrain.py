@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from digitize.errors import ModelError
 from digitize.model_files import CARD_NAME, MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
+from digitize.output import atomic_write
 from model_training import search
 from model_training.batch_norm import (
     batch_norm_state,
@@ -175,7 +176,8 @@ def _search(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
         return None
     project_dir = Path(tuner.project_dir)
     results = search.results_table(tuner)
-    results.to_csv(project_dir / RESULTS_CSV, index=False)
+    with atomic_write(project_dir / RESULTS_CSV) as stream:  # read while a search runs
+        results.to_csv(stream, index=False)
     print(results.to_string(index=False), flush=True)
     return search.best_hyperparameters(tuner), results, project_dir, space.name
 

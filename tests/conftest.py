@@ -12,6 +12,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Whatever asks for MNIST is marked so, without a marker to forget.
+    for item in items:
+        if "mnist_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mnist)
+
+
 @pytest.fixture(autouse=True)
 def isolated_user_models(tmp_path_factory, monkeypatch) -> Path:
     """An empty user model directory, so the shipped model is the active one."""

@@ -29,6 +29,8 @@ from synthetic_forms import (
     write_truncated,
 )
 
+pytestmark = pytest.mark.model  # the real command end to end, model and all
+
 
 @dataclass(frozen=True)
 class Case:

@@ -13,6 +13,8 @@ import pytest
 from digitize.output import read_table
 from digitize.scan import ScanOptions, scan
 
+pytestmark = pytest.mark.model  # real handwriting needs the real model
+
 REAL_SCANS = Path(__file__).resolve().parents[2] / "shared" / "real-scans"
 NIST_PAGE = REAL_SCANS / "nist_hsf_page.png"
 CUSTOMER_FORM = REAL_SCANS / "customer_form_comb.png"

@@ -1,0 +1,213 @@
+"""The page pipeline without TensorFlow: which probability rows each digit option owns, the
+decision on them, the page's DPI, and the executor that runs page tasks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitize.decision import choose_reading, decide_fields
+from digitize.executor import LOADING_MODEL, PoolExecutor, SerialExecutor
+from digitize.page_task import PageTask
+from digitize.pages import load_page
+from digitize.reading import ReadParams, read_page
+from digitize.records import ReviewReason
+from digitize.segmentation import segment_page
+from fakes import FakeClassifier, FakeModel
+from synthetic_forms import form_page, write_image, write_pdf
+
+
+def one_hot(digits: list[int], confidence: float = 0.999) -> np.ndarray:
+    rows = np.full((len(digits), 10), (1 - confidence) / 9, np.float32)
+    rows[np.arange(len(digits)), digits] = confidence
+    return rows
+
+
+# --- rows and the decision -----------------------------------------------------------------
+
+
+def test_every_option_owns_its_own_rows_and_they_cover_the_images():
+    segmented = segment_page(form_page(("42", "7", "105")), dpi=200)
+    rows = [
+        row
+        for found in segmented.fields
+        for slot in found.slots
+        for option in slot.options
+        for row in option.rows
+    ]
+    assert sorted(rows) == list(range(len(segmented.images)))  # each row owned exactly once
+    for found in segmented.fields:
+        for slot in found.slots:
+            for option in slot.options:
+                assert len(option.rows) == len(option.candidates)
+
+
+def test_a_field_reads_the_rows_of_the_options_it_chose():
+    """Row r is read as digit r % 10: each field's value must be its own rows' digits."""
+    segmented = segment_page(form_page(("42", "7", "105")), dpi=200)
+    probabilities = one_hot([row % 10 for row in range(len(segmented.images))])
+    readings = decide_fields(segmented, probabilities, review_below=0.99)
+    assert len(readings) == len(segmented.fields) == 3
+    for found, reading in zip(segmented.fields, readings):
+        chosen = []
+        for slot in found.slots:
+            index, _ = choose_reading([probabilities[list(o.rows)] for o in slot.options])
+            chosen.extend(slot.options[index].rows)
+        assert reading.value == "".join(str(row % 10) for row in chosen)
+        assert np.array_equal(reading.digit_images, segmented.images[chosen])
+
+
+def test_probabilities_for_other_images_are_refused():
+    segmented = segment_page(form_page(("42",)), dpi=200)
+    with pytest.raises(ValueError, match="probability rows"):
+        decide_fields(segmented, one_hot([1] * (len(segmented.images) + 1)), 0.99)
+
+
+def test_the_likelier_segmentation_wins_and_a_close_call_is_a_doubt():
+    two_digits, one_digit = one_hot([1, 7], 0.99), one_hot([4], 0.2)
+    assert choose_reading([two_digits, one_digit]) == (0, None)
+    index, doubt = choose_reading([one_hot([1, 7], 0.8), one_hot([4], 0.7)])
+    assert index == 1 and doubt is not None and doubt.reason is ReviewReason.SEGMENTATION
+
+
+def test_low_confidence_is_flagged_against_the_threshold_given():
+    page = load_page_from(form_page(("42",)))
+    sure = read_page(page, FakeClassifier(confidence=0.995), ReadParams(review_below=0.99))
+    unsure = read_page(page, FakeClassifier(confidence=0.995), ReadParams(review_below=0.999))
+    assert ReviewReason.LOW_CONFIDENCE not in sure.fields[0].reasons
+    assert unsure.fields[0].reasons[0] is ReviewReason.LOW_CONFIDENCE
+
+
+def load_page_from(image: np.ndarray):
+    from digitize.pages import Page
+
+    return Page(file="x.png", number=1, image=image, dpi=200)
+
+
+# --- the page's DPI --------------------------------------------------------------------------
+
+
+def cheque() -> np.ndarray:
+    """A cheque-sized page (6 x 2.75 inches at 300 DPI) with a half-inch amount box."""
+    page = np.full((825, 1800), 255, np.uint8)
+    cv2.rectangle(page, (1200, 300), (1700, 450), 0, 4)
+    cv2.putText(page, "125", (1240, 425), cv2.FONT_HERSHEY_SIMPLEX, 4, 0, 14)
+    return page
+
+
+def test_an_image_states_its_dpi_and_a_small_form_is_read_by_it(tmp_path):
+    """Guessed from the page size (shorter side = 8.5 in) the cheque would be 97 DPI, its box
+    1.5 inches tall, too tall for a number field: the file's own 300 DPI finds it."""
+    path = tmp_path / "cheque.png"
+    Image.fromarray(cheque()).save(path, dpi=(300, 300))
+    page = load_page(str(path), 1)
+    assert page.dpi == 300
+    assert [f.value for f in read_page(page, FakeClassifier(digit=1)).fields] == ["111"]
+
+
+@pytest.mark.parametrize("saved", [None, (96, 96), (72, 72)], ids=["none", "96", "72"])
+def test_placeholder_or_missing_dpi_falls_back_to_the_page_size(tmp_path, saved):
+    path = tmp_path / "cheque.png"
+    Image.fromarray(cheque()).save(path, **({"dpi": saved} if saved else {}))
+    page = load_page(str(path), 1)
+    assert page.dpi is None
+    reading = read_page(page, FakeClassifier())
+    assert reading.segmented.page.dpi == pytest.approx(825 / 8.5)
+    assert reading.fields == []  # the wrong guess this issue is about, kept as a last resort
+
+
+def test_a_pdf_page_knows_the_dpi_it_was_rasterized_at(tmp_path):
+    path = write_pdf(tmp_path / "f.pdf", [form_page(("5",))])
+    assert load_page(str(path), 1, dpi=150).dpi == 150
+
+
+def test_a_jpeg_and_a_tiff_state_their_dpi_too(tmp_path):
+    for name in ("f.jpg", "f.tif"):
+        path = tmp_path / name
+        Image.fromarray(cheque()).save(path, dpi=(300, 300))
+        assert load_page(str(path), 1).dpi == 300, name
+
+
+# --- executors -------------------------------------------------------------------------------
+
+
+class CountingModel:
+    """A ClassifierLoader that remembers each time it was asked for a classifier."""
+
+    def __init__(self) -> None:
+        self.loads: list[int | None] = []
+
+    def __call__(self, threads: int | None = None) -> FakeClassifier:
+        self.loads.append(threads)
+        return FakeClassifier()
+
+    def check(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "a counting fake"
+
+
+def tasks_for(path: Path, pages: int = 1) -> list[PageTask]:
+    return [PageTask(str(path), n, 150, ReadParams()) for n in range(1, pages + 1)]
+
+
+def test_serial_executor_loads_the_model_once_and_says_so(tmp_path):
+    path = write_pdf(tmp_path / "f.pdf", [form_page(("1",)), form_page(("2", "3"))])
+    loader, statuses, results = CountingModel(), [], []
+    SerialExecutor(loader, statuses.append).run(tasks_for(path, 2), results.append)
+    assert loader.loads == [None]
+    assert statuses == [LOADING_MODEL, ""]
+    assert [(r.page, len(r.fields), r.error) for r in results] == [(1, 1, None), (2, 2, None)]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [SerialExecutor, lambda loader, status: PoolExecutor(loader, 2, status)],
+    ids=["serial", "pool"],
+)
+def test_no_task_no_model(make):
+    loader, statuses = CountingModel(), []
+    make(loader, statuses.append).run([], lambda result: None)
+    assert loader.loads == [] and statuses == []
+
+
+def test_pool_executor_gives_every_page_back(tmp_path):
+    paths = [write_image(tmp_path / f"{n}.png", form_page((str(n),))) for n in range(3)]
+    results, statuses = [], []
+    tasks = [task for path in paths for task in tasks_for(path)]
+    PoolExecutor(FakeModel(), 2, statuses.append).run(tasks, results.append)
+    assert sorted(r.file for r in results) == sorted(str(p) for p in paths)
+    assert all(len(r.fields) == 1 and r.error is None for r in results)
+    assert statuses[0].startswith(LOADING_MODEL) and statuses[-1] == ""
+
+
+def test_a_bad_page_is_that_page_s_error_not_the_batch_s(tmp_path):
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    results = []
+    SerialExecutor(FakeModel(), lambda text: None).run(tasks_for(path), results.append)
+    assert results[0].error and results[0].fields == []
+
+
+def test_a_scan_with_the_fake_classifier_never_imports_tensorflow(tmp_path):
+    write_image(tmp_path / "a.png", form_page(("42", "7")))
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from pathlib import Path\n"
+        "from fakes import FakeModel\n"
+        "from digitize.scan import ScanOptions, scan\n"
+        "summary = scan(ScanOptions(['a.png'], Path('e.csv'), workers=1, classifier=FakeModel()))\n"
+        "print(summary.fields, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["2", "False", "False"], done.stderr
