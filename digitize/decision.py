@@ -17,6 +17,8 @@ from digitize.segmentation import SegmentedField, SegmentedPage
 DEFAULT_REVIEW_BELOW = 0.99  # chosen on sample forms: benchmarks/review_threshold.py
 # Alternative segmentations closer than this ratio of probabilities get a review flag.
 AMBIGUITY_MARGIN = 4.0
+# Doubts that say the box holds ink its value does not account for.
+INK_REASONS = frozenset({ReviewReason.INK_LEFT_OVER, ReviewReason.FAINT_INK})
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,17 @@ def _decide(
                 f"digit {position} is {least:.0%} sure (below {review_below:g})",
             ),
         )
+    value = "".join(str(int(p.argmax())) for p in digits)
+    # The field is right only if every digit is: the product is that probability.
+    confidence = float(np.prod(confidences)) if confidences else 1.0
+    if not value and any(d.reason in INK_REASONS for d in doubts):
+        # Read as empty while the box holds ink: nothing says how likely empty is right, and
+        # 0 puts it first in the review order (never an empty reading "sure" at 1.0).
+        confidence = 0.0
     return FieldReading(
         field=f"field_{number}",
-        value="".join(str(int(p.argmax())) for p in digits),
-        # The field is right only if every digit is: the product is that probability.
-        confidence=float(np.prod(confidences)) if confidences else 1.0,
+        value=value,
+        confidence=confidence,
         digit_confidences=confidences,
         doubts=doubts,
         box=_fractions_of_input(found.field.box, segmented.page.rotation, width, height),

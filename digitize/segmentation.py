@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitize.cleanup import CleanPage, clean_page
-from digitize.digits import DigitCandidate, find_digits
+from digitize.digits import DigitCandidate, FieldDigits, find_digits
+from digitize.field_ink import Mark, marks, rethresholded
 from digitize.fields import Field, find_fields, find_ruling
 from digitize.normalize import normalize_digit
-from digitize.records import Doubt
+from digitize.records import Doubt, ReviewReason
 from digitize.segmentation_params import SegmentationParams
 
 
@@ -61,7 +62,7 @@ def segment_page(
     candidates: list[DigitCandidate] = []
     segmented = []
     for target in fields:
-        found = find_digits(page, target, params.digits)
+        found, ink_doubts = read_all_ink(page, target, params)
         slots = []
         for slot in found.slots:
             options = []
@@ -70,8 +71,54 @@ def segment_page(
                 candidates.extend(option)
                 options.append(DigitOption(candidates=option, rows=range(start, len(candidates))))
             slots.append(SegmentedSlot(options))
-        segmented.append(SegmentedField(field=target, slots=slots, doubts=list(found.doubts)))
+        doubts = [*found.doubts, *ink_doubts]
+        segmented.append(SegmentedField(field=target, slots=slots, doubts=doubts))
     images = np.zeros((len(candidates), 28, 28), np.uint8)
     for row, candidate in enumerate(candidates):
         images[row] = normalize_digit(page.gray, candidate, params.normalize)
     return SegmentedPage(page=page, fields=segmented, images=images)
+
+
+def read_all_ink(
+    page: CleanPage, target: Field, params: SegmentationParams
+) -> tuple[FieldDigits, list[Doubt]]:
+    """The field's digits, read so that no mark in its box is dropped without a word.
+
+    Marks the digits did not take up are, in turn: read again with the box's own threshold
+    (faint pencil that the page's print-dominated threshold missed; flagged `faint_ink`), and
+    failing that, a doubt (`ink_left_over`, or `faint_ink` when they are too faint to read).
+    """
+    found = find_digits(page, target, params.digits)
+    left = _left_over(page, target, found, params)
+    if not left:
+        return found, []
+    doubts: list[Doubt] = []
+    local = rethresholded(page, target, params.ink, params.digits, params.cleanup.faint_margin)
+    if local is not None:
+        again = find_digits(local, target, params.digits)
+        left_again = _left_over(page, target, again, params)
+        if len(again.slots) >= len(found.slots) and _area(left_again) < _area(left):
+            found, left = again, left_again
+            doubts.append(
+                Doubt(
+                    ReviewReason.FAINT_INK,
+                    "ink too faint for the page's threshold, read by the box's own",
+                )
+            )
+    if left:
+        faint = all(m.contrast < params.ink.faint_contrast for m in left)
+        reason = ReviewReason.FAINT_INK if faint else ReviewReason.INK_LEFT_OVER
+        what = "faint marks" if faint else "marks"
+        doubts.append(Doubt(reason, f"{len(left)} {what} in the box not read as digits"))
+    return found, doubts
+
+
+def _left_over(
+    page: CleanPage, target: Field, found: FieldDigits, params: SegmentationParams
+) -> list[Mark]:
+    candidates = found.candidates()
+    return [m for m in marks(page, target, candidates, params.ink, params.digits) if m.left_over]
+
+
+def _area(left: list[Mark]) -> int:
+    return sum(m.area for m in left)

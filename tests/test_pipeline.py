@@ -15,7 +15,7 @@ from PIL import Image
 from digitize.decision import choose_reading, decide_fields
 from digitize.executor import LOADING_MODEL, PoolExecutor, SerialExecutor
 from digitize.page_task import PageTask
-from digitize.pages import load_page
+from digitize.pages import Page, load_page
 from digitize.reading import ReadParams, read_page
 from digitize.records import ReviewReason
 from digitize.segmentation import segment_page
@@ -211,3 +211,53 @@ def test_a_scan_with_the_fake_classifier_never_imports_tensorflow(tmp_path):
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
     assert done.stdout.split() == ["2", "False", "False"], done.stderr
+
+
+# --- ink the digits did not take up ---------------------------------------------------------
+
+
+def pencil_page(ink: int, paper: int, values: tuple[str, ...] = ("42", "7", "105")) -> np.ndarray:
+    """Dark printed boxes, faint digits on slightly grey paper with the scanner's grain: the
+    page's threshold is set by the print, and the pencil falls above it."""
+    page = np.full((2200, 1700), paper, np.uint8)
+    for index, value in enumerate(values):
+        top = 400 + index * 400
+        cv2.rectangle(page, (300, top), (800, top + 160), 40, 3)
+        if value:
+            cv2.putText(page, value, (340, top + 130), cv2.FONT_HERSHEY_SIMPLEX, 4, ink, 8)
+    grain = np.random.default_rng(0).normal(0, 3, page.shape)
+    return np.clip(page + grain, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("ink", [180, 200, 220])
+def test_faint_pencil_is_read_by_the_box_s_own_threshold_and_flagged(ink):
+    reading = read_page(Page("p.png", 1, pencil_page(ink, 238), 200), FakeClassifier())
+    assert [len(f.value) for f in reading.fields] == [2, 1, 3]
+    assert all(ReviewReason.FAINT_INK in f.reasons for f in reading.fields)
+
+
+def test_ink_too_faint_to_read_is_never_an_empty_sure_reading():
+    reading = read_page(Page("p.png", 1, pencil_page(227, 242), 200), FakeClassifier())
+    flagged = [f for f in reading.fields if f.value == "" and f.needs_review]
+    assert flagged, [(f.value, f.reasons) for f in reading.fields]
+    for field in reading.fields:
+        if field.value == "":
+            assert field.needs_review and field.confidence < 1.0, field
+
+
+def test_an_empty_box_is_empty_and_not_flagged():
+    reading = read_page(
+        Page("p.png", 1, pencil_page(200, 238, ("", "", "")), 200), FakeClassifier()
+    )
+    assert [(f.value, f.needs_review, f.confidence) for f in reading.fields] == [
+        ("", False, 1.0)
+    ] * 3
+
+
+def test_a_mark_that_is_not_read_as_a_digit_is_left_over_ink():
+    page = form_page(("42",))
+    cv2.line(page, (700, 420), (790, 420), 0, 9)  # a short dash along the top: no digit
+    cv2.line(page, (700, 420), (700, 470), 0, 9)
+    reading = read_page(Page("p.png", 1, page, 200), FakeClassifier())
+    reasons = reading.fields[0].reasons
+    assert ReviewReason.INK_LEFT_OVER in reasons or len(reading.fields[0].value) == 3, reasons
