@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from digitize.decision import DEFAULT_REVIEW_BELOW
-from digitize.errors import DigitizeError
+from digitize.errors import DigitizeError, UsageError
 from digitize.exit_codes import ExitCode
 from digitize.tensorflow_startup import quiet_tensorflow_startup
 
@@ -309,7 +309,12 @@ def reset_model() -> None:
     from digitize.model_files import SHIPPED_DIR, retire_user_model, user_model_dir
 
     with reported("nothing was moved"):
-        moved_to = retire_user_model()
+        try:
+            moved_to = retire_user_model()
+        except OSError as error:
+            raise UsageError(
+                f"cannot move the retrained model aside: {error.strerror or error}"
+            ) from None
     if moved_to is None:
         typer.echo(
             f"No retrained model in {user_model_dir()}: the shipped model "

@@ -28,7 +28,7 @@ class InputError(DigitizeError):
 
 
 class DataError(DigitizeError):
-    """The model, MNIST or a search space could not be loaded."""
+    """The model (or its card) or MNIST could not be loaded."""
 
     exit_code = ExitCode.DATA
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from digitize.classifier import Classifier, ClassifierLoader
+from digitize.errors import DataError, DigitizeError
 from digitize.page_task import PageResult, PageTask, run_page_task
 
 LOADING_MODEL = "loading model…"
@@ -71,6 +73,11 @@ class PoolExecutor:
                 while futures:
                     done, futures = wait(futures, return_when=FIRST_COMPLETED)
                     self._finish(done, finish)
+            except BrokenProcessPool:
+                raise DataError(
+                    "a worker process died (out of memory?); finished files are "
+                    "kept: rerun with --resume"
+                ) from None
             except BaseException:
                 for future in futures:
                     future.cancel()
@@ -89,6 +96,9 @@ def make_executor(loader: ClassifierLoader, workers: int, status: Status) -> Exe
 
 
 _classifier: Classifier | None = None  # the worker process's own
+# Why the worker has no classifier (a damaged model): raised again by every task, so the
+# batch gets the one-line error instead of a broken pool and a traceback per worker.
+_start_error: DigitizeError | None = None
 
 
 def _start_worker(loader: ClassifierLoader) -> None:
@@ -99,9 +109,15 @@ def _start_worker(loader: ClassifierLoader) -> None:
     import cv2
 
     cv2.setNumThreads(1)
-    _classifier = loader(threads=1)
+    global _start_error
+    try:
+        _classifier = loader(threads=1)
+    except DigitizeError as error:
+        _start_error = error
 
 
 def _run(task: PageTask) -> PageResult:
+    if _start_error is not None:
+        raise _start_error
     assert _classifier is not None, "worker started without its classifier"
     return run_page_task(task, _classifier)

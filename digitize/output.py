@@ -281,7 +281,10 @@ def _reasons(text: str) -> tuple[ReviewReason, ...]:
         try:
             reasons.append(ReviewReason(code))
         except ValueError:
-            raise ValueError(f"review_reasons has an unknown code {code!r}") from None
+            # Refused rather than guessed: rewriting the row would lose the code.
+            raise ValueError(
+                f"review_reasons has an unknown code {code!r} (written by a newer digitize?)"
+            ) from None
     return tuple(reasons)
 
 

@@ -43,6 +43,9 @@ def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
     except InputError as error:
         result.error = str(error)
         return result
+    except OSError as error:  # removed or made unreadable since it was counted
+        result.error = f"page {task.page}: cannot read file ({error.strerror or error})"
+        return result
     loaded = time.perf_counter() - started
     try:
         reading = read_page(page, classifier, task.params)
@@ -87,5 +90,6 @@ def _save_crop(reading: PageReading, number: int, task: PageTask) -> Path:
     found = reading.fields[number]
     task.crops.mkdir(parents=True, exist_ok=True)
     path = task.crops / crop_name(task.file, task.page, found.field)
-    cv2.imwrite(str(path), reading.field_image(found))
+    if not cv2.imwrite(str(path), reading.field_image(found)):
+        raise OSError(f"cannot write the crop {path}")
     return path

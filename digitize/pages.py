@@ -11,7 +11,6 @@ import glob
 import os
 import subprocess
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,12 +130,6 @@ def image_dpi(image: Image.Image) -> float | None:
     # PNG stores pixels per metre: 300 DPI reads back as 299.9994.
     dpi = round(min(horizontal, vertical), 1)
     return dpi if MIN_CREDIBLE_DPI <= dpi <= MAX_CREDIBLE_DPI else None
-
-
-def iter_pages(file: str, dpi: int = 300) -> Iterator[Page]:
-    """The pages of one file, one at a time (memory stays flat on long PDFs)."""
-    for number in range(1, count_pages(file, dpi) + 1):
-        yield load_page(file, number, dpi)
 
 
 def _looks_like_pdf(path: Path) -> bool:

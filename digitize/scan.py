@@ -72,6 +72,8 @@ def check_outputs(options: ScanOptions) -> None:
     files_as_folders = [p for p in out.parents if p.exists() and not p.is_dir()]
     if files_as_folders:
         raise UsageError(f"--out {out}: {files_as_folders[0]} is a file, not a folder")
+    if options.crops is not None and options.crops.exists() and not options.crops.is_dir():
+        raise UsageError(f"--crops {options.crops}: is a file; give a folder for the crops")
     if options.errors_path.resolve() == out.resolve():
         raise UsageError(f"--errors {options.errors_path}: is the same file as --out")
 

@@ -65,3 +65,19 @@ class FakeKerasModel:
 
     def describe(self) -> str:
         return KerasModel(self.model_dir).describe()
+
+
+@dataclass(frozen=True)
+class DamagedModel:
+    """A ClassifierLoader whose model cannot be loaded (as a damaged digits.keras)."""
+
+    def __call__(self, threads: int | None = None) -> FakeClassifier:
+        from digitize.errors import ModelError
+
+        raise ModelError("digits.keras: cannot load the digit model (damaged)")
+
+    def check(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "a damaged model"

@@ -19,7 +19,7 @@ from digitize.pages import Page, load_page
 from digitize.reading import ReadParams, read_page
 from digitize.records import ReviewReason
 from digitize.segmentation import segment_page
-from fakes import FakeClassifier, FakeModel
+from fakes import DamagedModel, FakeClassifier, FakeModel
 from synthetic_forms import form_page, write_image, write_pdf
 
 
@@ -261,3 +261,19 @@ def test_a_mark_that_is_not_read_as_a_digit_is_left_over_ink():
     reading = read_page(Page("p.png", 1, page, 200), FakeClassifier())
     reasons = reading.fields[0].reasons
     assert ReviewReason.INK_LEFT_OVER in reasons or len(reading.fields[0].value) == 3, reasons
+
+
+def test_a_damaged_model_in_the_workers_is_one_error_not_a_broken_pool(tmp_path):
+    from digitize.errors import ModelError
+
+    paths = [write_image(tmp_path / f"{n}.png", form_page((str(n),))) for n in range(2)]
+    tasks = [task for path in paths for task in tasks_for(path)]
+    with pytest.raises(ModelError, match="damaged"):
+        PoolExecutor(DamagedModel(), 2, lambda text: None).run(tasks, lambda result: None)
+
+
+def test_a_file_gone_since_it_was_counted_is_that_page_s_error(tmp_path):
+    results = []
+    missing = tmp_path / "gone.png"
+    SerialExecutor(FakeModel(), lambda text: None).run(tasks_for(missing), results.append)
+    assert results[0].error and "cannot read file" in results[0].error

@@ -121,3 +121,14 @@ def test_the_readme_commands_choose_sudo_only_where_it_is_needed(tmp_path, sudo_
         env={"PATH": f"{fake_bin}:/usr/bin:/bin"},
     )
     assert done.stdout.strip() == ("[sudo]" if sudo_present else "[]")
+
+
+def test_crops_that_is_a_file_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "a.png", form_page(("1",)))
+    (tmp_path / "crops").write_text("a file")
+    result = CliRunner().invoke(app, ["scan", "a.png", "--out", "e.csv", "--crops", "crops"])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.strip().splitlines() == [
+        "digitize: --crops crops: is a file; give a folder for the crops"
+    ]
