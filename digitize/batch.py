@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digitize.errors import CsvError, UsageError
-from digitize.output import read_entries, write_entries, write_errors
+from digitize.output import read_entries, read_table, write_entries, write_errors
 from digitize.page_task import PageResult
 from digitize.progress import ScanListener
 from digitize.records import Entry
@@ -57,6 +57,9 @@ class Batch:
         if resume and out.is_file():
             self.committed, self.columns = _committed_entries(out)
         self.errors: list[tuple[str, int | None, str]] = []
+        if self.committed:
+            # A kept file whose page failed stays listed: its error is not lost on resume.
+            self.errors = [e for e in _earlier_errors(errors) if e[0] in self.committed]
         self.position: dict[str, int] = {}  # input order of the files read now
         self.pages_of: dict[str, int] = {}
         self.pending: dict[str, dict[int, PageResult]] = {}  # file -> pages back so far
@@ -131,3 +134,15 @@ def _committed_entries(out: Path) -> tuple[dict[str, list[Entry]], list[str] | N
     for entry in found.entries:
         by_file.setdefault(entry.result.file, []).append(entry)
     return by_file, found.columns
+
+
+def _earlier_errors(path: Path) -> list[tuple[str, int | None, str]]:
+    """The errors a resumed scan wrote; none when its errors CSV is gone or unreadable."""
+    try:
+        frame = read_table(path, required=("file", "page", "error"))
+    except CsvError:
+        return []
+    return [
+        (row["file"], int(row["page"]) if row["page"].isdigit() else None, row["error"])
+        for row in frame.to_dict("records")
+    ]

@@ -479,3 +479,24 @@ def test_unwritable_out_is_one_line_not_a_traceback(forms):
     assert result.exit_code == ExitCode.USAGE, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "file.txt" in lines[0], result.stderr
+
+
+def test_resume_keeps_the_page_errors_of_kept_files(forms, monkeypatch):
+    """A file whose page 2 failed is kept by --resume; its page's error must stay listed."""
+    from digitize import page_task
+
+    real = page_task.load_page
+
+    def second_page_fails(file, number, dpi):
+        if file.endswith("b.pdf") and number == 2:
+            raise page_task.InputError("page 2: damaged")
+        return real(file, number, dpi)
+
+    monkeypatch.setattr(page_task, "load_page", second_page_fails)
+    options = ScanOptions(inputs=["forms/b.pdf"], out=forms / "e.csv", dpi=150, workers=1)
+    assert scan(options).failed == 1
+    monkeypatch.setattr(page_task, "load_page", real)
+    resumed = scan(replace(options, inputs=["forms/b.pdf", "forms/a.png"], resume=True))
+    assert resumed.skipped == 1
+    errors = read_table(forms / "e-errors.csv")
+    assert errors[["file", "page"]].values.tolist() == [["forms/b.pdf", "2"]]
