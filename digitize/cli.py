@@ -257,6 +257,12 @@ def review(
             help="Write the digits of reviewed fields as DIR/<label>/*.png [default: <entries stem>-digits beside the CSV]."
         ),
     ] = None,
+    reopen: Annotated[
+        bool,
+        typer.Option(
+            "--reopen", help="Open the page even when every field is decided, to change decisions."
+        ),
+    ] = False,
     group_by_digit: Annotated[
         bool,
         typer.Option(
@@ -291,6 +297,7 @@ def review(
         apply=apply,
         export_digits=export_digits,
         group_by_digit=group_by_digit,
+        reopen=reopen,
         dpi=dpi,
         classifier=KerasModel(model_dir) if model_dir else None,
     )

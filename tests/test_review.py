@@ -818,5 +818,19 @@ def test_nothing_to_review_says_so(tmp_path):
     summary = review(ReviewOptions(path, classifier=FakeModel()), quiet, quiet)
     assert summary.served is None and summary.exported is None
     assert summary.describe() == (
-        f"Nothing to review in {path}: 1 flagged fields (--all reviews every field), 1 reviewed"
+        f"Nothing to review in {path}: 1 flagged fields (--all reviews every field), 1 reviewed "
+        "(--reopen changes decisions)"
     )
+
+
+def test_reopen_serves_the_page_when_every_field_is_decided(tmp_path, monkeypatch):
+    path = write(tmp_path / "e.csv", [entry(decision=ReviewDecision(ReviewStatus.ACCEPTED, "42"))])
+    calls = []
+
+    def finished_at_once(store, crops, order, announce):
+        calls.append(store.counts())
+        return Stopped.FINISHED
+
+    monkeypatch.setattr("digitize.review.session.serve_until_finished", finished_at_once)
+    summary = review(ReviewOptions(path, reopen=True, classifier=FakeModel()), quiet, quiet)
+    assert calls == [(1, 1)] and summary.served is Stopped.FINISHED

@@ -38,6 +38,7 @@ class ReviewOptions:
     apply: Path | None = None  # merge this corrections CSV instead of serving the page
     export_digits: Path | None = None  # default: <entries stem>-digits beside the CSV
     group_by_digit: bool = False  # the page starts grouped by the least certain digit
+    reopen: bool = False  # open the page even when every field is decided, to change some
     dpi: int = 300  # for re-reading PDF pages whose crops were not saved
     classifier: ClassifierLoader | None = None  # for re-read fields; default the active model
 
@@ -70,7 +71,8 @@ class ReviewSummary:
         else:
             which = "fields" if self.review_all else "flagged fields (--all reviews every field)"
             lines = [
-                f"Nothing to review in {self.entries}: {self.total} {which}, {self.done} reviewed"
+                f"Nothing to review in {self.entries}: {self.total} {which}, {self.done} "
+                "reviewed (--reopen changes decisions)"
             ]
         if self.exported is not None:
             lines.append(self.exported.describe())
@@ -95,7 +97,7 @@ def review(
     try:
         if options.apply is not None:
             summary.applied = apply_corrections(store, options.apply, warn)
-        elif done < total:
+        elif done < total or (options.reopen and total):
             order = "digit" if options.group_by_digit else "confidence"
             summary.served = serve_until_finished(store, CropSource(store, pages), order, announce)
     except OSError as error:  # the CSV cannot be saved, the port cannot be opened
