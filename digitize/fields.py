@@ -15,6 +15,7 @@ import numpy as np
 
 from digitize.comb_repair import bridge_missing_cells, complete_comb, even_cells
 from digitize.geometry import Box, Cell
+from digitize.ruling import Ruling
 from digitize.segmentation_params import CombParams, FieldParams
 
 
@@ -40,31 +41,31 @@ class Field:
         return mask
 
 
-def find_ruling(ink: np.ndarray, dpi: float, params: FieldParams = FieldParams()) -> np.ndarray:
-    """Long horizontal and vertical strokes (box borders, table rules), slightly thickened."""
-    length = max(params.min_ruling_px, int(dpi * params.min_ruling_in))
-    # A printed line one or two pixels thin wanders by a pixel in the scan: look for straight
-    # strokes in the ink thickened across them, then keep only the ink itself.
-    across = params.ruling_thicken_px
-    across_rows = cv2.dilate(ink, np.ones((across, 1), np.uint8))
-    across_columns = cv2.dilate(ink, np.ones((1, across), np.uint8))
-    horizontal = cv2.morphologyEx(across_rows, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    vertical = cv2.morphologyEx(across_columns, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-    ruling = cv2.bitwise_and(cv2.bitwise_or(horizontal, vertical), ink)
-    # Closing bridges the small gaps of a worn or noisy border, so its hole is closed.
-    bridge = params.ruling_bridge_px
-    return cv2.morphologyEx(ruling, cv2.MORPH_CLOSE, np.ones((bridge, bridge), np.uint8))
-
-
 def find_fields(
-    ruling: np.ndarray,
+    ruling: Ruling,
     dpi: float,
     params: FieldParams = FieldParams(),
     combs: CombParams = CombParams(),
 ) -> list[Field]:
     """Fields on a deskewed page, in reading order, from its ruling (`find_ruling`)."""
-    cells = _holes(ruling, dpi, params)
-    return reading_order(_group_cells(cells, ruling, dpi, params, combs), params)
+    cells = _holes(ruling.solid, dpi, params)
+    # Dashed, dotted, worn and rounded borders close only in the tolerant ruling; where a
+    # solid border was found, its holes stand (the tolerant one bridges some handwriting).
+    cells += [
+        hole
+        for hole in _holes(ruling.tolerant, dpi, params)
+        if not any(_overlap(hole.box, solid.box) > params.tolerant_overlap for solid in cells)
+    ]
+    return reading_order(_group_cells(cells, ruling.solid, dpi, params, combs), params)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """The area two boxes share, of the smaller one's."""
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / min(a.width * a.height, b.width * b.height)
 
 
 def _holes(ruling: np.ndarray, dpi: float, params: FieldParams) -> list[Cell]:
@@ -109,7 +110,7 @@ def _group_cells(
     """Runs of narrow cells sharing borders become combs (repaired by `comb_repair`);
     other cells stand alone."""
     fields = []
-    for run in bridge_missing_cells(_runs(cells, dpi, params), ruling, dpi, combs):
+    for run in bridge_missing_cells(_runs(cells, dpi, params, combs), ruling, dpi, combs):
         pitch = float(np.median([c.box.width for c in run]))
         height = float(np.median([c.box.height for c in run]))
         if len(run) > 1 and pitch <= combs.max_cell_aspect * height:
@@ -122,20 +123,18 @@ def _group_cells(
     return fields
 
 
-def _runs(cells: list[Cell], dpi: float, params: FieldParams) -> list[list[Cell]]:
-    """Cells chained left to right through shared vertical borders, on the same band."""
-    gap = dpi * params.shared_border_in  # the interiors either side of one border are this close
+def _runs(
+    cells: list[Cell], dpi: float, params: FieldParams, combs: CombParams
+) -> list[list[Cell]]:
+    """Cells chained left to right, on the same band: through shared vertical borders, or,
+    for one-digit cells of one size, across the small gaps of a comb of separate boxes."""
     cells = sorted(cells, key=lambda c: c.box.x0)
     right_of: dict[int, int] = {}
     for i, cell in enumerate(cells):
-        a = cell.box
         neighbours = [
             j
             for j, other in enumerate(cells)
-            if j != i
-            and abs(other.box.x0 - a.x1) <= gap
-            and abs(other.box.y0 - a.y0) <= gap
-            and abs(other.box.y1 - a.y1) <= gap
+            if j != i and _next_in_row(cell.box, other.box, dpi, params, combs)
         ]
         if neighbours:
             right_of[i] = min(neighbours, key=lambda j: cells[j].box.x0)
@@ -148,6 +147,20 @@ def _runs(cells: list[Cell], dpi: float, params: FieldParams) -> list[list[Cell]
             run.append(cells[i])
         runs.append(run)
     return runs
+
+
+def _next_in_row(a: Box, b: Box, dpi: float, params: FieldParams, combs: CombParams) -> bool:
+    """Is `b` the next cell of `a`'s row: one border between them, or a comb's next box?"""
+    gap = dpi * params.shared_border_in  # the interiors either side of one border are this close
+    if abs(b.y0 - a.y0) > gap or abs(b.y1 - a.y1) > gap:
+        return False
+    between = b.x0 - a.x1
+    if abs(between) <= gap:
+        return True
+    # A comb of separate boxes: cells of one size, each one digit wide, a little apart.
+    narrow = max(a.width, b.width) <= combs.max_cell_aspect * min(a.height, b.height)
+    alike = max(a.width, b.width) <= combs.separated_size_ratio * min(a.width, b.width)
+    return narrow and alike and 0 < between <= combs.separated_gap * min(a.width, b.width)
 
 
 def _outer(interior: Box, dpi: float, params: FieldParams) -> Box:

@@ -15,9 +15,10 @@ import numpy as np
 from digitize.cleanup import CleanPage, clean_page
 from digitize.digits import DigitCandidate, FieldDigits, find_digits
 from digitize.field_ink import Mark, marks, rethresholded
-from digitize.fields import Field, find_fields, find_ruling
+from digitize.fields import Field, find_fields
 from digitize.normalize import normalize_digit
 from digitize.records import Doubt, ReviewReason
+from digitize.ruling import find_ruling
 from digitize.segmentation_params import SegmentationParams
 
 

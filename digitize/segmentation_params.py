@@ -59,6 +59,17 @@ class FieldParams:
     ruling_thicken_px: int = 3
     # Closing bridges the small gaps of a worn or noisy border, so its hole is closed.
     ruling_bridge_px: int = 5
+    # Dashed, dotted and worn rules (digitize.ruling): gaps up to this long are bridged
+    # (dashed rules leave ~1 mm, worn print up to 1.5 mm), and the bridged line is a rule
+    # only where it is at most this thick (a 0.35 mm dot; bridged letters are thicker).
+    dash_gap_in: float = 0.07
+    max_dashed_rule_in: float = 0.025
+    # Ink this close to the ruling and touching it is ruling: a rounded corner's arc (a 2 mm
+    # radius reaches 0.71 of it, 1.4 mm, out from where its straight rules end).
+    corner_reach_in: float = 0.06
+    # A hole of the tolerant ruling sharing more than this (of the smaller's area) with a hole
+    # of the solid ruling is the same box, or a piece of it: the solid one stands.
+    tolerant_overlap: float = 0.2
     # A box's hole fills its bounding rectangle; the gap between two letters does not.
     hole_fill: float = 0.85  # of the hole's bounding rectangle
     shared_border_in: float = 0.06  # the interiors either side of one border are this close
@@ -73,6 +84,12 @@ class FieldParams:
 @dataclass(frozen=True)
 class CombParams:
     max_cell_aspect: float = 1.5  # a one-digit cell is at most this much wider than tall
+    # A comb of separate boxes: one-digit cells whose widths differ by at most this ratio,
+    # with at most this much (of a cell's width) between one's interior and the next's
+    # (separate boxes 1-2.5 mm apart, 5-7 mm cells: up to ~0.6; boxes of a form's separate fields
+    # stand further apart, or differ in size).
+    separated_size_ratio: float = 1.25
+    separated_gap: float = 0.75
     # Comb runs on one line are joined across cells that did not close (a digit written over
     # a divider, a faint rule broken in the scan) when their tops and bottoms are this close,
     line_tolerance_in: float = 0.06

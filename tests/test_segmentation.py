@@ -9,8 +9,9 @@ import pytest
 
 from digitize.cleanup import clean_page
 from digitize.digits import find_digits
-from digitize.fields import find_fields, find_ruling
+from digitize.fields import find_fields
 from digitize.normalize import normalize_digit
+from digitize.ruling import find_ruling
 from model_training.mnist import load_split
 
 WHITE = 255

@@ -13,8 +13,9 @@ import pytest
 from digitize.cleanup import clean_page
 from digitize.comb_repair import bridge_missing_cells, complete_comb
 from digitize.digits import find_digits
-from digitize.fields import find_fields, find_ruling, reading_order
+from digitize.fields import find_fields, reading_order
 from digitize.normalize import normalize_digit
+from digitize.ruling import find_ruling
 from digitize.segmentation import SegmentedPage, segment_page
 from digitize.segmentation_params import (
     CleanupParams,

@@ -1,0 +1,115 @@
+"""A page's ruling: the printed lines of its boxes, combs and tables, as one binary image.
+
+Fields are the holes in it (`digitize.fields`), so every way a printed border is drawn must
+come out here as a closed line:
+
+- solid rules, thin or thick: long straight strokes, found by morphological opening;
+- dashed, dotted and worn rules: strokes bridged across short gaps first, kept only where
+  the bridged line stays as thin as a printed rule (handwriting and printed text, bridged,
+  become blobs and are dropped);
+- rounded corners: the curved ink joining two rules, taken up where it touches them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from digitize.segmentation_params import FieldParams
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """Two readings of the page's printed lines, 255 where they are.
+
+    `solid`: solid rules only, as straight as print. `tolerant`: also dashed, dotted and worn
+    rules bridged across their gaps, and rounded corners; it finds more boxes, and bridges
+    some handwriting too, so fields come from `solid` first and from `tolerant` only where
+    `solid` has none (`digitize.fields`).
+    """
+
+    solid: np.ndarray
+    tolerant: np.ndarray
+
+
+def find_ruling(ink: np.ndarray, dpi: float, params: FieldParams = FieldParams()) -> Ruling:
+    """Long horizontal and vertical strokes (box borders, table rules), slightly thickened."""
+    length = max(params.min_ruling_px, int(dpi * params.min_ruling_in))
+    gap = max(3, int(round(dpi * params.dash_gap_in)))
+    thin = max(2, int(round(dpi * params.max_dashed_rule_in)))
+    solid = [_solid_rules(ink, length, params, along_rows) for along_rows in (True, False)]
+    horizontal, vertical = (
+        cv2.bitwise_or(rules, _bridged_rules(ink, gap, thin, length, along_rows))
+        for rules, along_rows in zip(solid, (True, False), strict=True)
+    )
+    tolerant = cv2.bitwise_or(horizontal, vertical)
+    tolerant = cv2.bitwise_or(tolerant, _rounded_corners(horizontal, vertical, ink, dpi, params))
+    # Closing bridges the small gaps of a worn or noisy border, so its hole is closed.
+    square = np.ones((params.ruling_bridge_px, params.ruling_bridge_px), np.uint8)
+    return Ruling(
+        solid=cv2.morphologyEx(cv2.bitwise_or(*solid), cv2.MORPH_CLOSE, square),
+        tolerant=cv2.morphologyEx(tolerant, cv2.MORPH_CLOSE, square),
+    )
+
+
+def _line(size: int, along_rows: bool) -> np.ndarray:
+    """A one-pixel line `size` long, along the rows (horizontal) or the columns."""
+    return np.ones((1, size) if along_rows else (size, 1), np.uint8)
+
+
+def _solid_rules(ink: np.ndarray, length: int, params: FieldParams, along_rows: bool) -> np.ndarray:
+    # A printed line one or two pixels thin wanders by a pixel in the scan: look for straight
+    # strokes in the ink thickened across them, then keep only the ink itself.
+    thickened = cv2.dilate(ink, _line(params.ruling_thicken_px, not along_rows))
+    lines = cv2.morphologyEx(thickened, cv2.MORPH_OPEN, _line(length, along_rows))
+    return cv2.bitwise_and(lines, ink)
+
+
+def _bridged_rules(
+    ink: np.ndarray, gap: int, thin: int, length: int, along_rows: bool
+) -> np.ndarray:
+    """Dashed, dotted and worn rules in one direction, bridged across their gaps (the bridges
+    kept, so the box's hole closes).
+
+    Only ink as thin across the direction as a printed rule is bridged: the perpendicular
+    borders, and the upright strokes of digits, are not joined to it; and what bridging
+    makes thick (letters of print or handwriting side by side) is dropped, with a rule's
+    width around it.
+    """
+    thick_across = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _line(thin + 1, not along_rows))
+    pieces = cv2.bitwise_and(ink, cv2.bitwise_not(thick_across))
+    lines = cv2.morphologyEx(pieces, cv2.MORPH_CLOSE, _line(gap, along_rows))
+    lines = cv2.morphologyEx(lines, cv2.MORPH_OPEN, _line(length, along_rows))
+    blobs = cv2.morphologyEx(lines, cv2.MORPH_OPEN, _line(thin + 1, not along_rows))
+    blobs = cv2.dilate(blobs, np.ones((2 * thin + 1, 2 * thin + 1), np.uint8))
+    lines = cv2.bitwise_and(lines, cv2.bitwise_not(blobs))
+    return cv2.morphologyEx(lines, cv2.MORPH_OPEN, _line(length, along_rows))
+
+
+def _rounded_corners(
+    horizontal: np.ndarray, vertical: np.ndarray, ink: np.ndarray, dpi: float, params: FieldParams
+) -> np.ndarray:
+    """The ink where a horizontal and a vertical rule both end within `corner_reach_in`: a
+    rounded corner's arc, which no straight opening keeps. A comb's dividers end on a rule
+    that goes on, so nothing is taken inside a comb."""
+    reach = max(1, int(round(dpi * params.corner_reach_in)))
+    square = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    near_ends = [
+        cv2.dilate(_ends(rules, along_rows), square)
+        for rules, along_rows in ((horizontal, True), (vertical, False))
+    ]
+    return cv2.bitwise_and(ink, cv2.bitwise_and(*near_ends))
+
+
+def _ends(rules: np.ndarray, along_rows: bool) -> np.ndarray:
+    """The pixels of `rules` with no rule pixel next to them on one side along the direction."""
+    before = np.zeros_like(rules)
+    after = np.zeros_like(rules)
+    if along_rows:
+        before[:, 1:], after[:, :-1] = rules[:, :-1], rules[:, 1:]
+    else:
+        before[1:], after[:-1] = rules[:-1], rules[1:]
+    inner = cv2.bitwise_and(before, after)
+    return cv2.bitwise_and(rules, cv2.bitwise_not(inner))
