@@ -15,6 +15,9 @@ class CleanPage:
     gray: np.ndarray  # deskewed, lighting flattened: paper ~255, ink dark
     ink: np.ndarray  # binary, 255 where there is ink
     faint_ink: np.ndarray  # binary, also the light ends of strokes (and some dirt)
+    # binary, all but the paper: also print in a light drop-out colour (light blue boxes),
+    # which is not ink but still rules the page's boxes (digitize.ruling)
+    print_ink: np.ndarray
     rotation: np.ndarray  # 2x3 affine matrix that took the input page to `gray`
     dpi: float  # the file's own, else estimated from the page size (`estimate_dpi`)
 
@@ -40,6 +43,7 @@ def clean_page(
         gray=gray,
         ink=binarize(gray, params=params),
         faint_ink=binarize(gray, params.faint_margin, params),
+        print_ink=np.where(gray <= params.lightest_print, 255, 0).astype(np.uint8),
         rotation=rotation,
         dpi=dpi,
     )

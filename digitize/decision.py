@@ -24,6 +24,7 @@ INK_REASONS = frozenset({ReviewReason.INK_LEFT_OVER, ReviewReason.FAINT_INK})
 @dataclass(frozen=True)
 class FieldReading:
     field: str  # field_1 ... in reading order
+    kind: str  # "box", "comb", "cell" or "checkbox" (digitize.fields)
     value: str
     confidence: float
     digit_confidences: list[float]
@@ -86,14 +87,20 @@ def _decide(
             ),
         )
     value = "".join(str(int(p.argmax())) for p in digits)
+    if found.checkbox is not None:  # a mark, not digits: sure unless the mark was in doubt
+        value = found.checkbox.value
+        confidences = []
     # The field is right only if every digit is: the product is that probability.
     confidence = float(np.prod(confidences)) if confidences else 1.0
+    if found.checkbox is not None and doubts:
+        confidence = 0.5
     if not value and any(d.reason in INK_REASONS for d in doubts):
         # Read as empty while the box holds ink: nothing says how likely empty is right, and
         # 0 puts it first in the review order (never an empty reading "sure" at 1.0).
         confidence = 0.0
     return FieldReading(
         field=f"field_{number}",
+        kind=found.field.kind,
         value=value,
         confidence=confidence,
         digit_confidences=confidences,

@@ -82,6 +82,7 @@ def find_digits(page: CleanPage, target: Field, params: DigitParams = DigitParam
         groups = [[[b]] for b in _one_per_cell(blobs, target, interior, doubts, params)]
     else:
         typical = _typical_height(blobs, interior.height)
+        blobs = _without_printed_affixes(blobs, typical, doubts, params)
         blobs = [
             b
             for b in _merge_fragments(blobs, typical, params)
@@ -102,6 +103,29 @@ def find_digits(page: CleanPage, target: Field, params: DigitParams = DigitParam
         for group in groups
     ]
     return FieldDigits(slots=slots, doubts=doubts)
+
+
+def _without_printed_affixes(
+    blobs: list[_Blob], typical: float, doubts: list[Doubt], params: DigitParams
+) -> list[_Blob]:
+    """The blobs less a printed prefix or unit inside the box (`€`, `+44`, `No.`, `kg`): marks
+    all well short of the handwriting, standing apart from it at the box's left or right end.
+    Not part of the value, and not silently dropped either: the field says so."""
+    tall = [b for b in blobs if b.box.height >= params.affix_height * typical]
+    if not tall:
+        return blobs
+    gap = params.affix_gap * typical
+    start = min(b.box.x0 for b in tall) - gap
+    end = max(b.box.x1 for b in tall) + gap
+    prefix = [b for b in blobs if b.box.x1 <= start]
+    suffix = [b for b in blobs if b.box.x0 >= end]
+    kept = [b for b in blobs if b not in prefix and b not in suffix]
+    for affix, where in ((prefix, "left of"), (suffix, "right of")):
+        if affix:
+            doubts.append(
+                Doubt(ReviewReason.NOT_DIGITS, f"small print {where} the value, not read")
+            )
+    return kept
 
 
 def _typical_height(blobs: list[_Blob], field_height: int) -> float:

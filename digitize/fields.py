@@ -23,7 +23,7 @@ from digitize.segmentation_params import CombParams, FieldParams
 class Field:
     box: Box  # outer border, page pixels (deskewed page)
     cells: list[Cell] = field(default_factory=list)  # several for a comb
-    kind: str = "box"  # "box", "comb" or "cell" (a table cell)
+    kind: str = "box"  # "box", "comb", "cell" (a table cell) or "checkbox"
 
     @property
     def interior(self) -> Box:
@@ -48,14 +48,20 @@ def find_fields(
     combs: CombParams = CombParams(),
 ) -> list[Field]:
     """Fields on a deskewed page, in reading order, from its ruling (`find_ruling`)."""
-    cells = _holes(ruling.solid, dpi, params)
+    solid = _holes(ruling.solid, dpi, params)
     # Dashed, dotted, worn and rounded borders close only in the tolerant ruling; where a
     # solid border was found, its holes stand (the tolerant one bridges some handwriting).
-    cells += [
+    # A solid hole inside a tolerant one is its content (a 0 of straight strokes in a dotted
+    # box): the tolerant ruling holds every solid rule, so no other solid hole is inside one.
+    tolerant = [
         hole
         for hole in _holes(ruling.tolerant, dpi, params)
-        if not any(_overlap(hole.box, solid.box) > params.tolerant_overlap for solid in cells)
+        if not any(
+            _overlap(hole.box, s.box) > params.tolerant_overlap and not _inside(s.box, hole.box)
+            for s in solid
+        )
     ]
+    cells = [s for s in solid if not any(_inside(s.box, t.box) for t in tolerant)] + tolerant
     return reading_order(_group_cells(cells, ruling.solid, dpi, params, combs), params)
 
 
@@ -82,16 +88,25 @@ def _holes(ruling: np.ndarray, dpi: float, params: FieldParams) -> list[Cell]:
         x, y, w, h = cv2.boundingRect(contour)
         if w < min_side or h < min_side or h > max_height:
             continue
-        # A box's hole fills its bounding rectangle; the gap between two letters does not.
-        if cv2.contourArea(contour) < params.hole_fill * w * h:
-            continue
         # The hull: ink lying on the border from inside (the base of a 2 on the bottom rule)
         # joins the ruling and dents the hole; the digit's cell is still the whole box.
-        holes.append(Cell(Box(x, y, x + w, y + h), cv2.convexHull(contour)))
+        hull = cv2.convexHull(contour)
+        if not _box_like(cv2.contourArea(contour), cv2.contourArea(hull), w * h, params):
+            continue
+        holes.append(Cell(Box(x, y, x + w, y + h), hull))
     # A thick 0 or 8 written in a box can itself enclose a hole: it is the box's content.
     return [
         h for h in holes if not any(_inside(h.box, other.box) for other in holes if other is not h)
     ]
+
+
+def _box_like(area: float, hull: float, rectangle: float, params: FieldParams) -> bool:
+    """A box's hole fills its bounding rectangle; the gap between two letters does not. A
+    digit written onto the border (a marker's strokes are ruling at 150 DPI) dents the hole
+    deeply but leaves its hull the rectangle."""
+    if area >= params.hole_fill * rectangle:
+        return True
+    return hull >= params.dented_hull_fill * rectangle and area >= params.dented_fill * rectangle
 
 
 def _inside(inner: Box, outer: Box) -> bool:
@@ -118,9 +133,24 @@ def _group_cells(
             outer = _outer(Box.union(c.box for c in run), dpi, params)
             fields.append(Field(box=outer, cells=even_cells(run, pitch), kind="comb"))
         else:
-            kind = "cell" if len(run) > 1 else "box"  # a row of a table, or a lone box
-            fields.extend(Field(box=_outer(c.box, dpi, params), cells=[c], kind=kind) for c in run)
+            fields.extend(
+                Field(
+                    box=_outer(c.box, dpi, params), cells=[c], kind=_kind(c.box, run, dpi, params)
+                )
+                for c in run
+            )
     return fields
+
+
+def _kind(hole: Box, run: list[Cell], dpi: float, params: FieldParams) -> str:
+    """A table cell (one of a row of cells), a checkbox (small and square) or a plain box."""
+    if len(run) > 1:
+        return "cell"
+    small = max(hole.width, hole.height) <= dpi * params.checkbox_max_side_in
+    square = max(hole.width, hole.height) <= params.checkbox_max_aspect * min(
+        hole.width, hole.height
+    )
+    return "checkbox" if small and square else "box"
 
 
 def _runs(

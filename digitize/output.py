@@ -45,6 +45,7 @@ COLUMNS = [
     "crop",
     "review_reasons",
     "review_below",
+    "kind",
 ]
 # Written by `digitize review` after the scan's own.
 REVIEW_COLUMNS = ["reviewed_value", "reviewed"]
@@ -170,6 +171,7 @@ def entry_cells(entry: Entry) -> dict[str, object]:
             "crop": result.crop,
             "review_reasons": ";".join(str(r) for r in result.reasons),
             "review_below": result.review_below,
+            "kind": result.kind,
         }
     )
     decision = entry.decision
@@ -265,6 +267,7 @@ def _entry(row: dict[str, str], known: set[str]) -> Entry:
         review_below=review_below,
         reasons=reasons,
         crop=row["crop"],
+        kind=row.get("kind", "").strip() or "box",  # not recorded before checkboxes
     )
     return Entry(
         result=result,

@@ -76,6 +76,7 @@ def _record(task: PageTask, reading: PageReading, number: int) -> FieldResult:
         review_below=task.params.review_below,
         reasons=found.reasons,
         crop=crop,
+        kind=found.kind,
     )
 
 

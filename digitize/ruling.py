@@ -34,15 +34,27 @@ class Ruling:
     tolerant: np.ndarray
 
 
-def find_ruling(ink: np.ndarray, dpi: float, params: FieldParams = FieldParams()) -> Ruling:
-    """Long horizontal and vertical strokes (box borders, table rules), slightly thickened."""
+def find_ruling(
+    ink: np.ndarray,
+    dpi: float,
+    params: FieldParams = FieldParams(),
+    print_ink: np.ndarray | None = None,
+) -> Ruling:
+    """Long horizontal and vertical strokes (box borders, table rules), slightly thickened.
+    The tolerant ruling is looked for in `print_ink` when given: print lighter than ink, as
+    drop-out colour boxes are, still rules the page."""
     length = max(params.min_ruling_px, int(dpi * params.min_ruling_in))
     gap = max(3, int(round(dpi * params.dash_gap_in)))
     thin = max(2, int(round(dpi * params.max_dashed_rule_in)))
     solid = [_solid_rules(ink, length, params, along_rows) for along_rows in (True, False)]
+    if print_ink is not None:
+        ink = print_ink
+        straight = [_solid_rules(ink, length, params, along_rows) for along_rows in (True, False)]
+    else:
+        straight = solid
     horizontal, vertical = (
         cv2.bitwise_or(rules, _bridged_rules(ink, gap, thin, length, along_rows))
-        for rules, along_rows in zip(solid, (True, False), strict=True)
+        for rules, along_rows in zip(straight, (True, False), strict=True)
     )
     tolerant = cv2.bitwise_or(horizontal, vertical)
     tolerant = cv2.bitwise_or(tolerant, _rounded_corners(horizontal, vertical, ink, dpi, params))

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digitize.checkbox import CheckboxMark, read_checkbox
 from digitize.cleanup import CleanPage, clean_page
+from digitize.comb_ticks import find_tick_combs
 from digitize.digits import DigitCandidate, FieldDigits, find_digits
 from digitize.field_ink import Mark, marks, rethresholded
 from digitize.fields import Field, find_fields
@@ -42,6 +44,7 @@ class SegmentedField:
     field: Field
     slots: list[SegmentedSlot]
     doubts: list[Doubt]  # why the segmentation may be wrong
+    checkbox: CheckboxMark | None = None  # a checkbox's mark (it has no digit slots)
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,17 @@ def segment_page(
     `params` the thresholds (None: the defaults)."""
     params = params or SegmentationParams()
     page = clean_page(image, dpi, params.cleanup)
-    ruling = find_ruling(page.ink, page.dpi, params.fields)
+    ruling = find_ruling(page.ink, page.dpi, params.fields, page.print_ink)
     fields = find_fields(ruling, page.dpi, params.fields, params.combs)
+    fields = find_tick_combs(fields, page.print_ink, page.dpi, params.combs)
     candidates: list[DigitCandidate] = []
     segmented = []
     for target in fields:
+        if target.kind == "checkbox":
+            mark = read_checkbox(page, target, params.checkbox, params.digits)
+            doubts = [mark.doubt] if mark.doubt else []
+            segmented.append(SegmentedField(field=target, slots=[], doubts=doubts, checkbox=mark))
+            continue
         found, ink_doubts = read_all_ink(page, target, params)
         slots = []
         for slot in found.slots:

@@ -7,6 +7,7 @@
         .digits     DigitParams      specks, fragments, touching digits (digitize.digits)
         .normalize  NormalizeParams  stroke width of a normalized digit (digitize.normalize)
         .ink        InkParams        marks left over, faint ink (digitize.field_ink)
+        .checkbox   CheckboxParams   whether a checkbox is marked (digitize.checkbox)
 
 The defaults are what the tool ships with; a benchmark sweeps one with `dataclasses.replace`:
 
@@ -38,6 +39,9 @@ class CleanupParams:
     otsu_max: int = 215
     lightest_ink: int = 235  # no grey lighter than this is ink, however faint the threshold
     faint_margin: int = 25  # grey levels above the ink threshold that count where they touch ink
+    # Print this light or darker still rules boxes: drop-out light blue (120, 180, 235) is
+    # grey 169, thinner than a pixel lighter still; flattened paper stays above 235.
+    lightest_print: int = 215
     max_skew_degrees: float = 5.0  # the largest rotation looked for, either way
     # The skew is searched at ~75 DPI: a tenth of a degree is still resolved, in a few
     # hundredths of a second; coarse steps over the whole range, then fine ones around the best.
@@ -49,7 +53,13 @@ class CleanupParams:
 
 @dataclass(frozen=True)
 class FieldParams:
-    min_cell_side_in: float = 0.15  # smaller holes are letters' counters, checkbox ticks, noise
+    # Smaller holes are letters' counters, the loops of ticks, noise (a 3 mm checkbox's
+    # interior is 0.1 inch).
+    min_cell_side_in: float = 0.09
+    # A lone box no larger than this inside, and about square, is a checkbox (3-6 mm boxes;
+    # a one-digit box is larger).
+    checkbox_max_side_in: float = 0.22
+    checkbox_max_aspect: float = 1.3
     # Number fields are one line; taller frames hold text or photos.
     max_field_height_in: float = 1.2
     min_ruling_in: float = 0.12  # strokes at least this long and straight count as ruling
@@ -72,6 +82,10 @@ class FieldParams:
     tolerant_overlap: float = 0.2
     # A box's hole fills its bounding rectangle; the gap between two letters does not.
     hole_fill: float = 0.85  # of the hole's bounding rectangle
+    # ... or, dented by a digit written onto its border, its hull fills this much of it and
+    # the hole itself this much.
+    dented_hull_fill: float = 0.93
+    dented_fill: float = 0.55
     shared_border_in: float = 0.06  # the interiors either side of one border are this close
     # The printed border around an interior: about one border width outside it.
     border_in: float = 0.01
@@ -90,6 +104,19 @@ class CombParams:
     # stand further apart, or differ in size).
     separated_size_ratio: float = 1.25
     separated_gap: float = 0.75
+    # Tick combs (digitize.comb_ticks): a tick rises unbroken from the rule between these
+    # shares of the box's inner height (full dividers are ruling already; the zoo's ticks
+    # rise 0.3, real forms' 0.2-0.5) and is at most this wide (a 0.3 mm rule, doubled by blur).
+    tick_min_rise: float = 0.12
+    tick_max_rise: float = 0.65
+    tick_max_width_in: float = 0.03
+    # Cells are at least this wide (of the height): the most cells a box is tried with.
+    min_tick_cells_aspect: float = 0.4
+    # A tick stands within this much (of the pitch) of an even cut; at least this share of the
+    # cuts have one, and at most this many ticks stand elsewhere (a 1 on the rule).
+    tick_tolerance: float = 0.12
+    tick_found_share: float = 0.8
+    tick_stray: int = 1
     # Comb runs on one line are joined across cells that did not close (a digit written over
     # a divider, a faint rule broken in the scan) when their tops and bottoms are this close,
     line_tolerance_in: float = 0.06
@@ -122,6 +149,11 @@ class DigitParams:
     min_digit_of_box: float = 0.2
     # A piece shorter than this (of the typical height) is part of a digit.
     fragment_height: float = 0.6
+    # A printed prefix or unit in a box (`€`, `+44`, `kg`): marks all shorter than this (of
+    # the typical digit height; the zoo prints them at 0.5 of the box, handwriting fills
+    # 0.6-0.8 of it) at least this far (ditto) left or right of the handwriting.
+    affix_height: float = 0.75
+    affix_gap: float = 0.4
     wide: float = 1.15  # wider than this times the typical digit height: maybe touching digits
     close_gap: float = 0.2  # of the typical digit height: strokes nearer than this may be one digit
     # Of the typical digit height: a stroke this narrow is a 1 or a piece of a digit.
@@ -182,6 +214,15 @@ class InkParams:
 
 
 @dataclass(frozen=True)
+class CheckboxParams:
+    """Whether a checkbox is marked (digitize.checkbox), by the share of its interior that is
+    ink: a tick or cross of a 0.4 mm pen in a 4 mm box covers ~8 %, a speck of dust < 1 %."""
+
+    marked_share: float = 0.04  # at least this much ink: ticked or crossed, "1"
+    empty_share: float = 0.012  # at most this much: empty, "0"; in between, flagged
+
+
+@dataclass(frozen=True)
 class SegmentationParams:
     cleanup: CleanupParams = field(default_factory=CleanupParams)
     fields: FieldParams = field(default_factory=FieldParams)
@@ -189,3 +230,4 @@ class SegmentationParams:
     digits: DigitParams = field(default_factory=DigitParams)
     normalize: NormalizeParams = field(default_factory=NormalizeParams)
     ink: InkParams = field(default_factory=InkParams)
+    checkbox: CheckboxParams = field(default_factory=CheckboxParams)

@@ -124,8 +124,8 @@ def test_round_trip_keeps_records_exactly(tmp_path):
     assert frame["page"].tolist() == ["1"] * len(entries)  # strings: nothing is reinterpreted
 
 
-def test_review_reasons_and_threshold_are_the_last_columns(tmp_path):
-    assert COLUMNS[-2:] == ["review_reasons", "review_below"]
+def test_review_reasons_and_threshold_follow_the_first_columns(tmp_path):
+    assert COLUMNS[12:14] == ["review_reasons", "review_below"]
     reasons = (ReviewReason.LOW_CONFIDENCE, ReviewReason.BORDER_TOUCH)
     path = tmp_path / "entries.csv"
     write_entries([entry(reasons=reasons, review_below=0.95), entry(reasons=())], path)
@@ -161,7 +161,7 @@ def test_a_csv_of_an_earlier_version_still_reads(tmp_path):
     """Written before review_reasons and review_below: the flag's reason is told from the
     digits as far as it can be, and the threshold is the one those versions used."""
     path = tmp_path / "old.csv"
-    old_columns = COLUMNS[:-2]
+    old_columns = COLUMNS[:12]
     rows = [
         {
             **dict.fromkeys(old_columns, ""),
@@ -232,7 +232,7 @@ def test_text_quoted_numbers_not(tmp_path):
     line = path.read_text(encoding="utf-8").splitlines()[1]
     assert line == (
         '"a,b.png",1,"field_1","007",0.5,"true",0.1,0.2,0.3,0.4,'
-        '"0.9000;0.8000;0.7000","","low_confidence",0.99'
+        '"0.9000;0.8000;0.7000","","low_confidence",0.99,"box"'
     )
 
 

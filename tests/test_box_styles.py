@@ -1,0 +1,97 @@
+"""Every printed box style of the zoo is found as the field it is, without the classifier:
+plain boxes (thin, thick, double, rounded, dashed, dotted, worn), combs of separate boxes and
+tick combs cut into their cells, and checkboxes read as marked or not.
+
+Forms from samples/zoo.py on a test seed (neither a dev nor a held-out one), unskewed and
+undegraded so that a failure names the box style alone."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from digitize.decision import _fractions_of_input
+from digitize.pages import load_page
+from digitize.scoring import match_boxes
+from digitize.segmentation import SegmentedField, segment_page
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))
+import zoo
+
+SEED = 7
+PLAIN = {
+    "skew": "0",
+    "degradation": "none",
+    "distractor": "none",
+    "dpi": "200",
+    "paper": "white",
+    "ink": "ballpoint",
+}
+
+
+def segmented_forms(tmp_path: Path, mnist_dir: Path, only: dict[str, str], forms: int = 1):
+    """(truth rows, the segmented field matched to each, or None) of the forms made."""
+    zoo.generate_zoo(tmp_path, SEED, forms, {**PLAIN, **only}, mnist_dir=mnist_dir)
+    truth = pd.read_csv(tmp_path / "truth.csv", dtype=str, keep_default_na=False)
+    matched: list[SegmentedField | None] = [None] * len(truth)
+    for (file, page), rows in truth.groupby(["file", "page"]):
+        loaded = load_page(file, int(page))
+        segmented = segment_page(loaded.image, loaded.dpi)
+        height, width = segmented.page.gray.shape
+        boxes = np.array(
+            [
+                _fractions_of_input(f.field.box, segmented.page.rotation, width, height)
+                for f in segmented.fields
+            ]
+        )
+        truth_boxes = rows[["x0", "y0", "x1", "y1"]].astype(float).to_numpy()
+        for t, o in match_boxes(truth_boxes, boxes.reshape(-1, 4)).items():
+            matched[truth.index.get_loc(rows.index[t])] = segmented.fields[o]
+    return truth, matched
+
+
+@pytest.mark.parametrize("style", zoo.AXES["box_style"])
+def test_every_plain_box_style_is_found_as_a_box(tmp_path, mnist_dir, style):
+    truth, found = segmented_forms(tmp_path, mnist_dir, {"box_style": style})
+    boxes = [i for i, row in truth.iterrows() if row["kind"] == "box"]
+    assert boxes
+    missed = [truth.loc[i, "value"] for i in boxes if found[i] is None]
+    assert not missed, f"{style} boxes not found, holding {missed}"
+    assert all(found[i].field.kind == "box" for i in boxes)
+
+
+@pytest.mark.parametrize("style", ["shared", "separated", "ticks"])
+def test_combs_are_one_field_with_a_cell_per_digit(tmp_path, mnist_dir, style):
+    truth, found = segmented_forms(tmp_path, mnist_dir, {"comb_style": style})
+    combs = [i for i, row in truth.iterrows() if row["comb_style"] == style]
+    assert combs
+    for i in combs:
+        field = found[i]
+        assert field is not None, f"{style} comb holding {truth.loc[i, 'value']!r} not found"
+        assert field.field.kind == "comb"
+        # A comb is at least as many cells as its value has digits (the unused ones empty).
+        assert len(field.field.cells) >= len(truth.loc[i, "value"])
+
+
+def test_checkboxes_are_read_as_marked_or_not(tmp_path, mnist_dir):
+    truth, found = segmented_forms(tmp_path, mnist_dir, {}, forms=6)
+    boxes = [i for i, row in truth.iterrows() if row["kind"] == "checkbox"]
+    assert len(boxes) >= 4 and {truth.loc[i, "value"] for i in boxes} == {"0", "1"}
+    for i in boxes:
+        field = found[i]
+        assert field is not None and field.field.kind == "checkbox" and not field.slots
+        assert field.checkbox is not None and field.checkbox.value == truth.loc[i, "value"]
+
+
+@pytest.mark.parametrize("paper", ["dropout_red", "dropout_green", "dropout_blue"])
+def test_drop_out_colour_boxes_are_found(tmp_path, mnist_dir, paper):
+    """Boxes printed in a light colour that a grey scan makes lighter than ink still rule
+    the page."""
+    truth, found = segmented_forms(tmp_path, mnist_dir, {"paper": paper, "box_style": "thin"})
+    fields = [i for i, row in truth.iterrows() if row["kind"] in ("box", "comb")]
+    missed = [truth.loc[i, "value"] for i in fields if found[i] is None]
+    assert not missed, f"{paper}: fields not found, holding {missed}"
