@@ -10,6 +10,8 @@ pitch across its whole width; it is then cut into cells at the ticks, where the 
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from digitize.fields import Field
@@ -57,23 +59,21 @@ def _ticks(region: np.ndarray, dpi: float, params: CombParams) -> list[float]:
 def _even_cells(ticks: list[float], hole: Box, params: CombParams) -> list[Cell] | None:
     """The hole cut into n equal cells when the ticks stand at (nearly) every cut and hardly
     anywhere else; None when no n fits."""
+    if not ticks:
+        return None
+    centres = np.asarray(ticks) + hole.x0
     most = int(hole.width / (params.min_tick_cells_aspect * hole.height))
     for count in range(most, 1, -1):
         pitch = hole.width / count
+        if pitch > params.max_cell_aspect * hole.height:
+            return None  # fewer cells would be wider still: no comb
         cuts = hole.x0 + pitch * np.arange(1, count)
-        offsets = np.abs(np.asarray(ticks)[:, None] + hole.x0 - cuts[None, :]) if ticks else None
-        if offsets is None:
-            return None
-        near = offsets <= params.tick_tolerance * pitch
+        near = np.abs(centres[:, None] - cuts[None, :]) <= params.tick_tolerance * pitch
         found = int(near.any(axis=0).sum())
         stray = int((~near.any(axis=1)).sum())
-        if pitch > params.max_cell_aspect * hole.height:
-            return None
         if found >= max(2, params.tick_found_share * (count - 1)) and stray <= params.tick_stray:
-            return [
-                _cell(hole, int(round(hole.x0 + k * pitch)), int(round(hole.x0 + (k + 1) * pitch)))
-                for k in range(count)
-            ]
+            edges = [int(round(hole.x0 + k * pitch)) for k in range(count + 1)]
+            return [_cell(hole, x0, x1) for x0, x1 in pairwise(edges)]
     return None
 
 
