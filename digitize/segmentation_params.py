@@ -53,9 +53,10 @@ class CleanupParams:
 
 @dataclass(frozen=True)
 class FieldParams:
-    # Smaller holes are letters' counters, the loops of ticks, noise (a 3 mm checkbox's
-    # interior is 0.1 inch).
-    min_cell_side_in: float = 0.09
+    # Smaller holes are letters' counters, the loops of ticks, noise. At 0.09 (to take 3 mm
+    # checkboxes) the NIST form and the bundled samples gained spurious fields: checkboxes
+    # under ~4.5 mm are not found yet.
+    min_cell_side_in: float = 0.15
     # A lone box no larger than this inside, and about square, is a checkbox (3-6 mm boxes;
     # a one-digit box is larger).
     checkbox_max_side_in: float = 0.22
