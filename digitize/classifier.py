@@ -14,12 +14,17 @@ import numpy as np
 
 from digitize.errors import ModelError
 from digitize.model_files import MODEL_NAME, active_model_dir, describe_model, model_card
+from digitize.not_digit import NotDigitModel
 from digitize.tensorflow_startup import quiet_tensorflow_startup
 
 
 class Classifier(Protocol):
     def probabilities(self, digits: np.ndarray) -> np.ndarray:
         """(n, 28, 28) uint8 digits, white on black -> (n, 10) class probabilities."""
+        ...
+
+    def not_digit(self, digits: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) uint8 marks -> (n,) bools: which are no digit at all (a letter, an X)."""
         ...
 
 
@@ -52,12 +57,18 @@ class DigitClassifier:
             self.model = keras.models.load_model(path, compile=False)
         except Exception as error:  # Keras raises many types for a damaged or foreign file
             raise ModelError(f"{path}: cannot load the digit model ({error})") from error
+        self.not_digit_model = NotDigitModel.load()
 
     def probabilities(self, digits: np.ndarray) -> np.ndarray:
         if len(digits) == 0:
             return np.zeros((0, 10), np.float32)
         batch = digits.reshape(-1, 28, 28, 1).astype(np.float32)
         return np.asarray(self.model.predict_on_batch(batch))
+
+    def not_digit(self, digits: np.ndarray) -> np.ndarray:
+        if self.not_digit_model is None:
+            return np.zeros(len(digits), bool)
+        return self.not_digit_model.scores(digits) > self.not_digit_model.threshold
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,22 @@ from digitize.segmentation import SegmentedField, SegmentedPage
 DEFAULT_REVIEW_BELOW = 0.99  # chosen on sample forms: benchmarks/review_threshold.py
 # Alternative segmentations closer than this ratio of probabilities get a review flag.
 AMBIGUITY_MARGIN = 4.0
+# A label cell is print when this share of its marks are letters: the election sheets'
+# printed labels at 75-150 DPI: 30-70 %; a wide cell of handwritten digits: ~0.2 %.
+LABEL_LETTER_SHARE = 0.25
+# Other table cells only when they hold a word: this many marks, half of them letters.
+WORD_MARKS = 3
+WORD_LETTER_SHARE = 0.5
 # Doubts that say the box holds ink its value does not account for.
-INK_REASONS = frozenset({ReviewReason.INK_LEFT_OVER, ReviewReason.FAINT_INK})
+INK_REASONS = frozenset(
+    {ReviewReason.INK_LEFT_OVER, ReviewReason.FAINT_INK, ReviewReason.NOT_DIGITS}
+)
 
 
 @dataclass(frozen=True)
 class FieldReading:
     field: str  # field_1 ... in reading order
-    kind: str  # "box", "comb", "cell" or "checkbox" (digitize.fields)
+    kind: str  # "box", "comb", "cell", "label" or "checkbox" (digitize.fields)
     value: str
     confidence: float
     digit_confidences: list[float]
@@ -44,18 +52,40 @@ class FieldReading:
 
 
 def decide_fields(
-    segmented: SegmentedPage, probabilities: np.ndarray, review_below: float
+    segmented: SegmentedPage,
+    probabilities: np.ndarray,
+    review_below: float,
+    not_digit: np.ndarray | None = None,
 ) -> list[FieldReading]:
-    """Every field's reading, from the probabilities of every row of `segmented.images`."""
+    """Every field's reading, from the probabilities of every row of `segmented.images` and
+    which rows are no digit at all (`not_digit`, bools; None: all are digits)."""
     if len(probabilities) != len(segmented.images):
         raise ValueError(
             f"{len(probabilities)} probability rows for {len(segmented.images)} digit images"
         )
+    if not_digit is None:
+        not_digit = np.zeros(len(probabilities), bool)
     height, width = segmented.page.gray.shape
+    fields = [found for found in segmented.fields if not _printed_label(found, not_digit)]
     return [
-        _decide(number, found, segmented, probabilities, review_below, width, height)
-        for number, found in enumerate(segmented.fields, start=1)
+        _decide(number, found, segmented, probabilities, not_digit, review_below, width, height)
+        for number, found in enumerate(fields, start=1)
     ]
+
+
+def _printed_label(found: SegmentedField, not_digit: np.ndarray) -> bool:
+    """A table's label cell holding print, or a cell holding words (a column header, a name):
+    no number field, so no row. Print comes apart into
+    many marks, a good share of them letters (handwritten digits: 0.1-0.2 % called marks,
+    model card); an empty one is no field either, unless it holds ink that made no marks."""
+    rows = [row for slot in found.slots for row in slot.options[0].rows]
+    if found.field.kind == "cell":  # a header or a name, only where it is plainly words
+        return len(rows) >= WORD_MARKS and float(np.mean(not_digit[rows])) >= WORD_LETTER_SHARE
+    if found.field.kind != "label":
+        return False
+    if not rows:
+        return not any(d.reason in INK_REASONS for d in found.doubts)
+    return float(np.mean(not_digit[rows])) >= LABEL_LETTER_SHARE
 
 
 def _decide(
@@ -63,6 +93,7 @@ def _decide(
     found: SegmentedField,
     segmented: SegmentedPage,
     probabilities: np.ndarray,
+    not_digit: np.ndarray,
     review_below: float,
     width: int,
     height: int,
@@ -74,6 +105,9 @@ def _decide(
         rows.extend(slot.options[chosen].rows)
         if doubt is not None:
             doubts.append(doubt)
+    rows, marks_doubt = _without_marks(rows, not_digit)
+    if marks_doubt is not None:
+        doubts.append(marks_doubt)
     digits = probabilities[rows]
     confidences = [float(p.max()) for p in digits]
     low = [(i, c) for i, c in enumerate(confidences, start=1) if c < review_below]
@@ -108,6 +142,21 @@ def _decide(
         box=_fractions_of_input(found.field.box, segmented.page.rotation, width, height),
         outer=found.field.box,
         digit_images=segmented.images[rows],
+    )
+
+
+def _without_marks(rows: list[int], not_digit: np.ndarray) -> tuple[list[int], Doubt | None]:
+    """The rows that are digits, and a doubt naming the marks that are not (letters, an X
+    filler, a tick): they are left out of the value, not read as their nearest digits."""
+    marks = [k for k, row in enumerate(rows, start=1) if not_digit[row]]
+    if not marks:
+        return rows, None
+    digits = [row for row in rows if not not_digit[row]]
+    which = ", ".join(str(k) for k in marks)
+    return digits, Doubt(
+        ReviewReason.NOT_DIGITS,
+        f"mark{'s' if len(marks) > 1 else ''} {which} of {len(rows)} "
+        f"{'are' if len(marks) > 1 else 'is'} no digit (a letter, an X, a tick): left out",
     )
 
 

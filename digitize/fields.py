@@ -23,7 +23,9 @@ from digitize.segmentation_params import CombParams, FieldParams
 class Field:
     box: Box  # outer border, page pixels (deskewed page)
     cells: list[Cell] = field(default_factory=list)  # several for a comb
-    kind: str = "box"  # "box", "comb", "cell" (a table cell) or "checkbox"
+    # "box", "comb", "cell" (a table cell), "label" (a table row's wide cell beside its digit
+    # cells: printed, unless it holds digits) or "checkbox"
+    kind: str = "box"
 
     @property
     def interior(self) -> Box:
@@ -122,24 +124,107 @@ def _inside(inner: Box, outer: Box) -> bool:
 def _group_cells(
     cells: list[Cell], ruling: np.ndarray, dpi: float, params: FieldParams, combs: CombParams
 ) -> list[Field]:
-    """Runs of narrow cells sharing borders become combs (repaired by `comb_repair`);
-    other cells stand alone."""
+    """Runs of narrow cells sharing borders become combs (repaired by `comb_repair`, split
+    into a table's column blocks); other cells stand alone."""
     fields = []
-    for run in bridge_missing_cells(_runs(cells, dpi, params, combs), ruling, dpi, combs):
-        pitch = float(np.median([c.box.width for c in run]))
+    for row in bridge_missing_cells(_runs(cells, dpi, params, combs), ruling, dpi, combs):
+        fields.extend(_row_fields(row, cells, ruling, dpi, params, combs))
+    return fields
+
+
+def _row_fields(
+    row: list[Cell],
+    cells: list[Cell],
+    ruling: np.ndarray,
+    dpi: float,
+    params: FieldParams,
+    combs: CombParams,
+) -> list[Field]:
+    """The fields of one row of cells: its combs (cut into column blocks), its label cells,
+    and its other cells."""
+    fields = []
+    for run in _without_label_cells(row, combs):
+        if len(run) == 1 < len(row) and run[0].box.width > combs.label_cells * _pitch(row):
+            fields.append(Field(box=_outer(run[0].box, dpi, params), cells=run, kind="label"))
+            continue
+        pitch = _pitch(run)
         height = float(np.median([c.box.height for c in run]))
         if len(run) > 1 and pitch <= combs.max_cell_aspect * height:
-            run = complete_comb(run, cells, ruling, dpi, combs)
-            outer = _outer(Box.union(c.box for c in run), dpi, params)
-            fields.append(Field(box=outer, cells=even_cells(run, pitch), kind="comb"))
+            run = even_cells(complete_comb(run, cells, ruling, dpi, combs), pitch)
+            for block in column_blocks(run, cells, combs):
+                outer = _outer(Box.union(c.box for c in block), dpi, params)
+                fields.append(Field(box=outer, cells=block, kind="comb"))
         else:
             fields.extend(
                 Field(
-                    box=_outer(c.box, dpi, params), cells=[c], kind=_kind(c.box, run, dpi, params)
+                    box=_outer(c.box, dpi, params), cells=[c], kind=_kind(c.box, row, dpi, params)
                 )
                 for c in run
             )
     return fields
+
+
+def _pitch(run: list[Cell]) -> float:
+    return float(np.median([c.box.width for c in run]))
+
+
+def _without_label_cells(run: list[Cell], combs: CombParams) -> list[list[Cell]]:
+    """A table row's cells apart at its label cells: a cell many digit cells wide holds the
+    row's printed label (never digits to cut at the pitch), and a narrow cell of another width
+    at either end of the digit cells holds a row number."""
+    pitch = _pitch(run)
+    parts: list[list[Cell]] = [[]]
+    for cell in run:
+        if cell.box.width > combs.label_cells * pitch:
+            parts += [[cell], []]
+        else:
+            parts[-1].append(cell)
+    return [p for part in parts if part for p in _apart_at_odd_ends(part, combs)]
+
+
+def _apart_at_odd_ends(run: list[Cell], combs: CombParams) -> list[list[Cell]]:
+    if len(run) < 3:
+        return [run]
+    pitch = float(np.median([c.box.width for c in run]))
+
+    def odd(cell: Cell) -> bool:
+        ratio = max(cell.box.width, pitch) / max(1, min(cell.box.width, pitch))
+        return ratio > combs.separated_size_ratio * 1.2
+
+    head = [run[0]] if odd(run[0]) and not odd(run[1]) else []
+    tail = [run[-1]] if odd(run[-1]) and not odd(run[-2]) else []
+    middle = run[len(head) : len(run) - len(tail)]
+    return [p for p in (head, middle, tail) if p]
+
+
+def column_blocks(comb: list[Cell], cells: list[Cell], combs: CombParams) -> list[list[Cell]]:
+    """A comb in a table, cut into the numbers its column headers group it into: the nearest
+    row of cells above it that tiles it exactly, each header over two or more of its cells,
+    with edges on its dividers. Without one the comb is one number."""
+    if len(comb) < 4:
+        return [comb]
+    pitch = float(np.median([c.box.width for c in comb]))
+    tolerance = max(combs.block_tolerance_px, combs.block_tolerance * pitch)
+    edges = np.array([c.box.x0 for c in comb] + [comb[-1].box.x1], np.float64)
+    top = min(c.box.y0 for c in comb)
+
+    def on_edge(x: float) -> int | None:
+        k = int(np.argmin(np.abs(edges - x)))
+        return k if abs(edges[k] - x) <= tolerance else None
+
+    headers = []
+    for cell in cells:
+        start, end = on_edge(cell.box.x0), on_edge(cell.box.x1)
+        above = cell.box.y1 <= top + tolerance
+        if above and start is not None and end is not None and end - start >= 2:
+            headers.append((cell.box.y0, start, end))
+    for y0 in sorted({y for y, _, _ in headers}, reverse=True):  # the nearest row first
+        row = sorted((s, e) for y, s, e in headers if abs(y - y0) <= tolerance)
+        starts, ends = [s for s, _ in row], [e for _, e in row]
+        tiles = starts[0] == 0 and ends[-1] == len(comb) and starts[1:] == ends[:-1]
+        if tiles and len(row) >= 2:
+            return [comb[s:e] for s, e in row]
+    return [comb]
 
 
 def _kind(hole: Box, run: list[Cell], dpi: float, params: FieldParams) -> str:

@@ -24,6 +24,11 @@ def normalize_digit(
     """A 28x28 uint8 image of the digit: white on black, fitted in 20x20, centred by mass."""
     ink = _ink_density(gray, digit, params)
     ink = _match_stroke_width(ink, digit.mask, params)
+    return to_mnist_format(ink)
+
+
+def to_mnist_format(ink: np.ndarray) -> np.ndarray:
+    """0..1 ink of any size -> 28x28 uint8 as MNIST's: fitted in 20x20, centred by mass."""
     return _centre_by_mass(_fit(ink))
 
 

@@ -45,8 +45,9 @@ def read_page(page: Page, classifier: Classifier, params: ReadParams | None = No
     segmented = segment_page(page.image, page.dpi, params.segmentation)
     segmented_at = time.perf_counter()
     probabilities = classifier.probabilities(segmented.images)  # one batched call a page
+    not_digit = classifier.not_digit(segmented.images)
     classified_at = time.perf_counter()
-    readings = decide_fields(segmented, probabilities, params.review_below)
+    readings = decide_fields(segmented, probabilities, params.review_below, not_digit)
     return PageReading(
         segmented=segmented,
         fields=readings,

@@ -65,7 +65,8 @@ class FieldResult:
     review_below: float  # the threshold this scan flagged digits below
     reasons: tuple[ReviewReason, ...] = ()  # empty: not flagged
     crop: str = ""  # path of the field's saved image, if any
-    # "box", "comb", "cell" (a table cell) or "checkbox" (value "1" marked, "0" empty).
+    # "box", "comb", "cell" (a table cell), "label" (a table label cell with digits) or
+    # "checkbox" (value "1" marked, "0" empty).
     kind: str = "box"
 
     @property

@@ -136,6 +136,15 @@ class CombParams:
     # height, within this many pixels of where the rules stop.
     end_border_cover: float = 0.8
     end_border_px: int = 2
+    # Tables (a printed label cell, then one-digit cells): a cell wider than this many of its
+    # row's cells is a label, never cut into digit cells (the election sheets' labels are 10
+    # to 12 cells wide; a hole over a faint divider spans 2 or 3).
+    label_cells: float = 4.0
+    # A row of cells above a comb whose edges fall on the comb's dividers, within this much of
+    # a cell (at least block_tolerance_px), groups the comb's cells into numbers (a table's
+    # column headers over its blocks of one-digit cells).
+    block_tolerance: float = 0.25
+    block_tolerance_px: int = 3
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,23 @@ def test_a_field_reads_the_rows_of_the_options_it_chose():
         assert np.array_equal(reading.digit_images, segmented.images[chosen])
 
 
+def test_marks_that_are_no_digits_are_left_out_and_flagged():
+    segmented = segment_page(form_page(("4207", "15", "")), dpi=200)
+    probabilities = one_hot([row % 10 for row in range(len(segmented.images))])
+    first = segmented.fields[0].slots[0].options[0].rows  # the first field's first mark
+    second = [row for slot in segmented.fields[1].slots for row in slot.options[0].rows]
+    not_digit = np.zeros(len(segmented.images), bool)
+    not_digit[list(first) + second] = True  # an X filler before 207; the 15 is letters
+    readings = decide_fields(segmented, probabilities, 0.99, not_digit)
+    x_filled, letters, empty = readings
+    assert len(x_filled.value) == 3 and x_filled.reasons == (ReviewReason.NOT_DIGITS,)
+    assert "mark 1 of 4 is no digit" in x_filled.doubts[0].detail
+    # Nothing left: empty, and never "sure" of an empty reading with ink in the box.
+    assert letters.value == "" and letters.confidence == 0.0
+    assert letters.reasons == (ReviewReason.NOT_DIGITS,)
+    assert empty.value == "" and not empty.needs_review
+
+
 def test_probabilities_for_other_images_are_refused():
     segmented = segment_page(form_page(("42",)), dpi=200)
     with pytest.raises(ValueError, match="probability rows"):

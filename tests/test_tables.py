@@ -1,0 +1,41 @@
+"""Table rows: a wide label cell is no digit cell, and a row of one-digit cells is cut into
+the numbers that the column headers above it tile (the election sheets' layout)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitize.fields import _without_label_cells, column_blocks
+from digitize.geometry import Box, Cell
+from digitize.segmentation_params import CombParams
+
+
+def cell(x0: int, x1: int, y0: int = 100, y1: int = 140) -> Cell:
+    box = Box(x0, y0, x1, y1)
+    return Cell(box, box.corners().astype(np.int32).reshape(-1, 1, 2))
+
+
+def digit_cells(x0: int, count: int, pitch: int = 50) -> list[Cell]:
+    return [cell(x0 + k * (pitch + 1), x0 + k * (pitch + 1) + pitch) for k in range(count)]
+
+
+def test_a_label_cell_and_a_row_number_are_apart_from_the_digit_cells():
+    digits = digit_cells(700, 9)
+    row = [cell(40, 72), cell(73, 690), *digits]
+    parts = _without_label_cells(row, CombParams())
+    assert [len(p) for p in parts] == [1, 1, 9]
+    assert parts[2] == digits
+
+
+def test_column_headers_that_tile_a_comb_cut_it_into_numbers():
+    comb = digit_cells(700, 9)
+    headers = [cell(comb[k].box.x0, comb[k + 2].box.x1, 40, 80) for k in (0, 3, 6)]
+    blocks = column_blocks(comb, [*headers, *comb], CombParams())
+    assert [len(b) for b in blocks] == [3, 3, 3]
+
+
+def test_without_headers_that_tile_it_a_comb_stays_one_number():
+    comb = digit_cells(700, 9)
+    # A box above that covers only part of the comb, and one whose edges miss the dividers.
+    others = [cell(comb[0].box.x0, comb[2].box.x1, 40, 80), cell(comb[3].box.x0 + 20, 1100, 40, 80)]
+    assert column_blocks(comb, [*others, *comb], CombParams()) == [comb]
