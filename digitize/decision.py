@@ -39,7 +39,9 @@ class FieldReading:
     doubts: list[Doubt]  # every reason to look at it; none: not flagged
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the input page
     outer: Box  # the field's border on the deskewed page, for crops
-    digit_images: np.ndarray  # (n, 28, 28) normalized digits behind `value`, one per digit
+    # (n, 28, 28) normalized marks behind `value`, one per mark: the digits, and the marks left
+    # out as no digit (a style the not-a-digit model does not know is corrected and learnt)
+    digit_images: np.ndarray
 
     @property
     def reasons(self) -> tuple[ReviewReason, ...]:
@@ -105,6 +107,7 @@ def _decide(
         rows.extend(slot.options[chosen].rows)
         if doubt is not None:
             doubts.append(doubt)
+    marks = list(rows)  # every mark, for a person's correction to label (digitize.review)
     rows, marks_doubt = _without_marks(rows, not_digit)
     if marks_doubt is not None:
         doubts.append(marks_doubt)
@@ -141,7 +144,7 @@ def _decide(
         doubts=doubts,
         box=_fractions_of_input(found.field.box, segmented.page.rotation, width, height),
         outer=found.field.box,
-        digit_images=segmented.images[rows],
+        digit_images=segmented.images[marks],
     )
 
 
