@@ -37,7 +37,7 @@ def bridge_missing_cells(
             joined.append(run)
             continue
         left, right = host[-1].box, run[0].box
-        host.append(_cell(Box(left.x1, left.y0, right.x0, left.y1)))
+        host.append(Cell.of_box(Box(left.x1, left.y0, right.x0, left.y1)))
         host.extend(run)
     return joined
 
@@ -88,7 +88,7 @@ def complete_comb(
 
     def shifted(like: Box, cells_over: int) -> Cell:
         x0 = like.x0 + int(round(cells_over * period))
-        return _cell(Box(x0, like.y0, x0 + width, like.y1))
+        return Cell.of_box(Box(x0, like.y0, x0 + width, like.y1))
 
     return (
         [shifted(first, -k) for k in range(before, 0, -1)]
@@ -127,11 +127,6 @@ def _rules_end(
     return end + 1 if step > 0 else end
 
 
-def _cell(box: Box) -> Cell:
-    """A cell put back where no hole was found: its outline is its box."""
-    return Cell(box, box.corners().astype(np.int32).reshape(-1, 1, 2))
-
-
 def even_cells(run: list[Cell], pitch: float) -> list[Cell]:
     """A comb's cells; a hole spanning several cells (a divider too faint to find) is cut
     into cells of the comb's pitch, so each still holds one digit."""
@@ -145,5 +140,5 @@ def even_cells(run: list[Cell], pitch: float) -> list[Cell]:
         for k in range(parts):
             x0 = cell.box.x0 + int(round(k * step))
             x1 = cell.box.x0 + int(round((k + 1) * step))
-            cells.append(_cell(Box(x0, cell.box.y0, x1, cell.box.y1)))
+            cells.append(Cell.of_box(Box(x0, cell.box.y0, x1, cell.box.y1)))
     return cells

@@ -73,10 +73,5 @@ def _even_cells(ticks: list[float], hole: Box, params: CombParams) -> list[Cell]
         stray = int((~near.any(axis=1)).sum())
         if found >= max(2, params.tick_found_share * (count - 1)) and stray <= params.tick_stray:
             edges = [int(round(hole.x0 + k * pitch)) for k in range(count + 1)]
-            return [_cell(hole, x0, x1) for x0, x1 in pairwise(edges)]
+            return [Cell.of_box(Box(x0, hole.y0, x1, hole.y1)) for x0, x1 in pairwise(edges)]
     return None
-
-
-def _cell(hole: Box, x0: int, x1: int) -> Cell:
-    box = Box(x0, hole.y0, x1, hole.y1)
-    return Cell(box, box.corners().astype(np.int32).reshape(-1, 1, 2))

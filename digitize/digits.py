@@ -275,24 +275,37 @@ def _one_per_cell(
             range(len(target.cells)), key=lambda c: abs(target.cells[c].box.center_x - centre)
         )
         by_cell.setdefault(cell, []).append(blob)
-    result = []
-    height = max((c.box.height for c in target.cells), default=0)
-    for cell in sorted(by_cell):
-        parts = by_cell[cell]
-        joined = _Blob(
+    joined = {
+        cell: _Blob(
             Box.union(p.box for p in parts),
             [label for p in parts for label in p.labels],
             sum(p.ink for p in parts),
         )
-        if max(joined.box.height, joined.box.width) < params.min_digit_of_box * height:
+        for cell, parts in by_cell.items()
+    }
+    height = max((c.box.height for c in target.cells), default=0)
+    digit_sized = [
+        b.box.height
+        for b in joined.values()
+        if max(b.box.height, b.box.width) >= params.min_digit_of_box * height
+    ]
+    # Beside the comb's other digits, a short mark is still a digit (a small 1 in a tall cell):
+    # only marks small by both measures are dust.
+    typical = float(np.median(digit_sized)) if digit_sized else float("inf")
+    result = []
+    for cell in sorted(joined):
+        blob = joined[cell]
+        size = max(blob.box.height, blob.box.width)
+        if size < params.min_digit_of_box * height and size < params.small_digit * typical:
             continue  # a speck of dust in an empty cell
-        if len(parts) > 1:  # a broken digit, or a digit and a stray mark: which is which?
+        if len(by_cell[cell]) > 1:  # a broken digit, or a digit and a stray mark: which is which?
             doubts.append(
                 Doubt(
-                    ReviewReason.SEGMENTATION, f"cell {cell + 1} holds {len(parts)} separate marks"
+                    ReviewReason.SEGMENTATION,
+                    f"cell {cell + 1} holds {len(by_cell[cell])} separate marks",
                 )
             )
-        result.append(joined)
+        result.append(blob)
     return result
 
 

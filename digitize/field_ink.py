@@ -120,6 +120,22 @@ def _with_box(
     return result
 
 
+def contrast(
+    page: CleanPage, target: Field, candidates: list[DigitCandidate], digits: DigitParams
+) -> float | None:
+    """How much darker than the box's paper its digit candidates are, on average (grey
+    levels); None without candidates."""
+    if not candidates:
+        return None
+    interior = target.interior
+    inside = _inside(page, target, digits)
+    gray = page.gray[interior.slice()]
+    taken = _covered(page, interior, candidates, None)
+    if not (taken & inside).any():
+        return None
+    return float(np.median(gray[inside])) - float(gray[taken & inside].mean())
+
+
 def _inside(page: CleanPage, target: Field, digits: DigitParams) -> np.ndarray:
     """The box's pixels clear of its border, as find_digits takes them."""
     margin = max(1, int(round(page.dpi * digits.border_margin_in)))
@@ -127,8 +143,10 @@ def _inside(page: CleanPage, target: Field, digits: DigitParams) -> np.ndarray:
 
 
 def _covered(
-    page: CleanPage, interior: Box, candidates: list[DigitCandidate], params: InkParams
+    page: CleanPage, interior: Box, candidates: list[DigitCandidate], params: InkParams | None
 ) -> np.ndarray:
+    """The candidates' pixels in the interior, grown by `params.cover_grow_in` (None: not
+    grown)."""
     covered = np.zeros((interior.height, interior.width), np.uint8)
     for candidate in candidates:
         box = candidate.box
@@ -136,5 +154,7 @@ def _covered(
             box.y0 - interior.y0 : box.y1 - interior.y0, box.x0 - interior.x0 : box.x1 - interior.x0
         ]
         region[candidate.mask[: region.shape[0], : region.shape[1]]] = 1
+    if params is None:
+        return covered > 0
     grow = max(1, int(round(page.dpi * params.cover_grow_in))) * 2 + 1
     return cv2.dilate(covered, np.ones((grow, grow), np.uint8)) > 0

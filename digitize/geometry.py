@@ -76,3 +76,9 @@ class Cell:
 
     box: Box  # bounding box of the hole inside the border
     outline: np.ndarray  # the hole's convex hull, page pixels (cv2 contour)
+
+    @staticmethod
+    def of_box(box: Box) -> Cell:
+        """A cell known only by its box (put back, cut at ticks or at a column's dividers):
+        its outline is the box."""
+        return Cell(box, box.corners().astype(np.int32).reshape(-1, 1, 2))

@@ -16,12 +16,13 @@ from digitize.checkbox import CheckboxMark, read_checkbox
 from digitize.cleanup import CleanPage, clean_page
 from digitize.comb_ticks import find_tick_combs
 from digitize.digits import DigitCandidate, FieldDigits, find_digits
-from digitize.field_ink import Mark, marks, rethresholded
+from digitize.field_ink import Mark, contrast, marks, rethresholded
 from digitize.fields import Field, find_fields
 from digitize.normalize import normalize_digit
 from digitize.records import Doubt, ReviewReason
 from digitize.ruling import find_ruling
 from digitize.segmentation_params import SegmentationParams
+from digitize.table_columns import inherit_column_dividers
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,21 @@ def segment_page(
     ruling = find_ruling(page.ink, page.dpi, params.fields, page.print_ink)
     fields = find_fields(ruling, page.dpi, params.fields, params.combs)
     fields = find_tick_combs(fields, page.print_ink, page.dpi, params.combs)
+    fields = inherit_column_dividers(fields, page.gray, page.dpi, params.combs, params.ink)
+    first = [
+        find_digits(page, target, params.digits) if target.kind != "checkbox" else None
+        for target in fields
+    ]
+    handwriting = handwriting_contrast(page, fields, first, params)
     candidates: list[DigitCandidate] = []
     segmented = []
-    for target in fields:
-        if target.kind == "checkbox":
+    for target, found_first in zip(fields, first, strict=True):
+        if found_first is None:
             mark = read_checkbox(page, target, params.checkbox, params.digits)
             doubts = [mark.doubt] if mark.doubt else []
             segmented.append(SegmentedField(field=target, slots=[], doubts=doubts, checkbox=mark))
             continue
-        found, ink_doubts = read_all_ink(page, target, params)
+        found, ink_doubts = read_all_ink(page, target, params, found_first, handwriting)
         slots = []
         for slot in found.slots:
             options = []
@@ -89,16 +96,43 @@ def segment_page(
     return SegmentedPage(page=page, fields=segmented, images=images)
 
 
+def handwriting_contrast(
+    page: CleanPage,
+    fields: list[Field],
+    found: list[FieldDigits | None],
+    params: SegmentationParams,
+) -> float | None:
+    """How dark the page's handwriting is (grey levels below the paper, the median over the
+    fields read at the page's threshold), or None when too few fields were read to say."""
+    measured = [
+        c
+        for target, digits in zip(fields, found, strict=True)
+        if digits is not None
+        and (c := contrast(page, target, digits.candidates(), params.digits)) is not None
+    ]
+    if len(measured) < params.ink.min_reference_fields:
+        return None
+    return float(np.median(measured))
+
+
 def read_all_ink(
-    page: CleanPage, target: Field, params: SegmentationParams
+    page: CleanPage,
+    target: Field,
+    params: SegmentationParams,
+    found: FieldDigits,
+    handwriting: float | None,
 ) -> tuple[FieldDigits, list[Doubt]]:
     """The field's digits, read so that no mark in its box is dropped without a word.
 
+    `found`: its digits at the page's threshold; `handwriting`: how dark the page's
+    handwriting is (`handwriting_contrast`), None when not known.
+
     Marks the digits did not take up are, in turn: read again with the box's own threshold
-    (faint pencil that the page's print-dominated threshold missed; flagged `faint_ink`), and
-    failing that, a doubt (`ink_left_over`, or `faint_ink` when they are too faint to read).
+    (faint pencil that the page's print-dominated threshold missed; flagged `faint_ink`),
+    unless what that reads is far fainter than the page's handwriting (a light printed
+    background), and failing that, a doubt (`ink_left_over`, or `faint_ink` when they are too
+    faint to read).
     """
-    found = find_digits(page, target, params.digits)
     left = _left_over(page, target, found, params)
     if not left:
         return found, []
@@ -107,7 +141,11 @@ def read_all_ink(
     if local is not None:
         again = find_digits(local, target, params.digits)
         left_again = _left_over(page, target, again, params)
-        if len(again.slots) >= len(found.slots) and _area(left_again) < _area(left):
+        if (
+            len(again.slots) >= len(found.slots)
+            and _area(left_again) < _area(left)
+            and _dark_enough(page, target, again, handwriting, params)
+        ):
             found, left = again, left_again
             doubts.append(
                 Doubt(
@@ -128,6 +166,21 @@ def _left_over(
 ) -> list[Mark]:
     candidates = found.candidates()
     return [m for m in marks(page, target, candidates, params.ink, params.digits) if m.left_over]
+
+
+def _dark_enough(
+    page: CleanPage,
+    target: Field,
+    found: FieldDigits,
+    handwriting: float | None,
+    params: SegmentationParams,
+) -> bool:
+    """Is ink read by a box's own threshold dark enough, beside the page's handwriting, to be
+    handwriting too?"""
+    if handwriting is None:
+        return True  # nothing to compare with: every field faint, or too few read
+    found_contrast = contrast(page, target, found.candidates(), params.digits)
+    return found_contrast is None or found_contrast >= params.ink.of_handwriting * handwriting
 
 
 def _area(left: list[Mark]) -> int:

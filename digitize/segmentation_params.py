@@ -155,8 +155,11 @@ class DigitParams:
     print_line_px: int = 1
     # Of the field's typical digit height: anything smaller alone is a speck.
     min_digit_height: float = 0.35
-    # Of the box's inner height: nobody writes a digit smaller than this.
+    # Of the box's inner height: nobody writes a digit smaller than this...
     min_digit_of_box: float = 0.2
+    # ...unless it is at least this much of the comb's other digits' height: on an election
+    # sheet at 75 DPI a 1 was 8 px in a 52 px cell (0.15 of it), 0.57 of the 8 and 6 beside it.
+    small_digit: float = 0.5
     # A piece shorter than this (of the typical height) is part of a digit.
     fragment_height: float = 0.6
     # A printed prefix or unit in a box (`€`, `+44`, `kg`): marks all shorter than this (of
@@ -221,6 +224,12 @@ class InkParams:
     local_max_ink_share: float = 0.4
     # Marks left over that are fainter than this (grey levels) are reported as faint ink.
     faint_contrast: int = 20
+    # Ink read by the box's own threshold must be at least this share as dark as the page's
+    # handwriting read at the page's threshold (when `min_reference_fields` fields were read
+    # so): an election sheet's grey watermark was 0.2 of its ballpoint, and read as 188 and 888
+    # in empty boxes; pencil beside a pen is about half as dark.
+    of_handwriting: float = 0.35
+    min_reference_fields: int = 3
 
 
 @dataclass(frozen=True)

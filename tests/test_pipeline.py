@@ -271,6 +271,49 @@ def test_an_empty_box_is_empty_and_not_flagged():
     ] * 3
 
 
+def watermarked_page(background: int, pencil: int | None = None) -> np.ndarray:
+    """Three boxes of dark ballpoint, and a fourth box, empty but for a light printed
+    watermark (grey `background` strokes), or holding pencil of grey `pencil`."""
+    page = pencil_page(40, 238, ("42", "7", "105"))
+    cv2.rectangle(page, (300, 1600), (800, 1760), 40, 3)
+    if pencil is None:
+        cv2.putText(page, "2014", (360, 1720), cv2.FONT_HERSHEY_SIMPLEX, 3, background, 6)
+    else:
+        cv2.putText(page, "36", (340, 1730), cv2.FONT_HERSHEY_SIMPLEX, 4, pencil, 8)
+    return page
+
+
+def test_a_light_printed_background_is_not_read_as_faint_pencil_but_flagged():
+    reading = read_page(Page("p.png", 1, watermarked_page(222), 200), FakeClassifier())
+    assert [len(f.value) for f in reading.fields][:3] == [2, 1, 3]
+    watermarked = reading.fields[3]
+    assert watermarked.value == "" and watermarked.needs_review, watermarked
+    assert ReviewReason.FAINT_INK in watermarked.reasons
+
+
+def test_pencil_beside_ballpoint_is_still_read():
+    reading = read_page(Page("p.png", 1, watermarked_page(0, pencil=150), 200), FakeClassifier())
+    assert [len(f.value) for f in reading.fields][:3] == [2, 1, 3]
+    assert len(reading.fields[3].value) == 2 and reading.fields[3].needs_review
+
+
+def test_a_short_1_in_a_tall_comb_cell_is_a_digit_and_a_speck_is_not():
+    page = np.full((1100, 850), 250, np.uint8)
+    x0, top, pitch, height = 300, 300, 60, 150
+    cv2.rectangle(page, (x0, top), (x0 + 3 * pitch, top + height), 30, 3)
+    for k in (1, 2):
+        cv2.line(page, (x0 + k * pitch, top), (x0 + k * pitch, top + height), 30, 3)
+    cv2.line(page, (x0 + 30, top + 76), (x0 + 28, top + 98), 40, 4)  # a 1, 26 px of 146
+    cv2.putText(page, "8", (x0 + pitch + 14, top + 98), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 40, 4)
+    cv2.putText(page, "6", (x0 + 2 * pitch + 14, top + 98), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 40, 4)
+    reading = read_page(Page("p.png", 1, page, 200), FakeClassifier())
+    assert [len(f.value) for f in reading.fields] == [3]
+    cv2.rectangle(page, (x0 + 20, top + 60), (x0 + 40, top + 100), 250, -1)
+    cv2.circle(page, (x0 + 30, top + 80), 2, 40, -1)  # now a speck of dust in the first cell
+    reading = read_page(Page("p.png", 1, page, 200), FakeClassifier())
+    assert [len(f.value) for f in reading.fields] == [2]
+
+
 def test_a_mark_that_is_not_read_as_a_digit_is_left_over_ink():
     page = form_page(("42",))
     cv2.line(page, (700, 420), (790, 420), 0, 9)  # a short dash along the top: no digit

@@ -3,10 +3,12 @@ the numbers that the column headers above it tile (the election sheets' layout).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from digitize.fields import _without_label_cells, column_blocks
 from digitize.geometry import Box, Cell
+from digitize.segmentation import segment_page
 from digitize.segmentation_params import CombParams
 
 
@@ -39,3 +41,29 @@ def test_without_headers_that_tile_it_a_comb_stays_one_number():
     # A box above that covers only part of the comb, and one whose edges miss the dividers.
     others = [cell(comb[0].box.x0, comb[2].box.x1, 40, 80), cell(comb[3].box.x0 + 20, 1100, 40, 80)]
     assert column_blocks(comb, [*others, *comb], CombParams()) == [comb]
+
+
+def table_page(dividers: int | None) -> np.ndarray:
+    """Two rows of a table at 200 DPI, three one-digit cells each: the top row's dividers
+    solid, the bottom row's light grey and dashed (grey `dividers`; None: not drawn)."""
+    page = np.full((1100, 850), 250, np.uint8)
+    x0, x1, pitch, top, height = 300, 480, 60, 300, 80
+    cv2.rectangle(page, (x0, top), (x1, top + 2 * height), 30, 3)
+    cv2.line(page, (x0, top + height), (x1, top + height), 30, 3)
+    for k in (1, 2):
+        x = x0 + k * pitch
+        cv2.line(page, (x, top), (x, top + height), 30, 3)
+        if dividers is not None:
+            for y in range(top + height, top + 2 * height, 12):
+                cv2.line(page, (x, y), (x, y + 6), dividers, 2)
+    return page
+
+
+def test_a_row_whose_dividers_the_ruling_missed_takes_the_columns_of_the_row_above():
+    fields = segment_page(table_page(190), 200).fields
+    assert [(f.field.kind, len(f.field.cells)) for f in fields] == [("comb", 3), ("comb", 3)]
+
+
+def test_a_box_that_only_lines_up_with_a_comb_stays_whole():
+    fields = segment_page(table_page(None), 200).fields
+    assert [(f.field.kind, len(f.field.cells)) for f in fields] == [("comb", 3), ("box", 1)]
