@@ -82,6 +82,10 @@ def find_digits(page: CleanPage, target: Field, params: DigitParams = DigitParam
         groups = [[[b]] for b in _one_per_cell(blobs, target, interior, doubts, params)]
     else:
         typical = _typical_height(blobs, interior.height)
+        if _only_small_marks_at_an_end(blobs, interior, params):
+            doubts.append(
+                Doubt(ReviewReason.NOT_DIGITS, "only small marks at the box's end: printed?")
+            )
         blobs = _without_printed_affixes(blobs, typical, doubts, params)
         blobs = [
             b
@@ -126,6 +130,18 @@ def _without_printed_affixes(
                 Doubt(ReviewReason.NOT_DIGITS, f"small print {where} the value, not read")
             )
     return kept
+
+
+def _only_small_marks_at_an_end(blobs: list[_Blob], interior: Box, params: DigitParams) -> bool:
+    """Does a wide box hold nothing but small marks at one end: a printed prefix or unit
+    (`$`, `kg`, `+44`) in a box left empty? Read alone, `$` is a sure 5 (zoo: unflagged)."""
+    if not blobs or interior.width < params.affix_box_aspect * interior.height:
+        return False
+    zone = params.affix_zone * interior.width
+    small = all(b.box.height < params.affix_of_box * interior.height for b in blobs)
+    left = all(b.box.x1 <= zone for b in blobs)
+    right = all(b.box.x0 >= interior.width - zone for b in blobs)
+    return small and (left or right)
 
 
 def _typical_height(blobs: list[_Blob], field_height: int) -> float:

@@ -64,6 +64,14 @@ class FieldParams:
     # Number fields are one line; taller frames hold text or photos.
     max_field_height_in: float = 1.2
     min_ruling_in: float = 0.12  # strokes at least this long and straight count as ruling
+    # Strokes at least this thick (0.7 mm; print's rules are 0.1-0.5 mm, the zoo's thick
+    # border 0.8 mm, a marker 1-1.5 mm) are a pen's, not ruling, unless this long at least
+    # (a border; a marker's digit is 5-8 mm tall).
+    thick_stroke_in: float = 0.028
+    thick_rule_min_in: float = 0.5
+    # ...and spread at least this much (of the stroke's width) both ways: a rule's core, or
+    # two rules' crossing, is at most about as wide across as the rule is thick.
+    thick_stroke_spread: float = 2.0
     min_ruling_px: int = 8  # ... and at least this many pixels, on a low-resolution page
     # A printed line one or two pixels thin wanders by a pixel in the scan: straight strokes
     # are looked for in the ink thickened across them by this kernel (a pixel either side).
@@ -167,6 +175,12 @@ class DigitParams:
     # 0.6-0.8 of it) at least this far (ditto) left or right of the handwriting.
     affix_height: float = 0.75
     affix_gap: float = 0.4
+    # In a box at least this many times as wide as it is tall, marks all within this share of
+    # its width from one end and all shorter than this (of its inner height) may be print
+    # alone: flagged, since handwriting can be as small.
+    affix_box_aspect: float = 3.0
+    affix_zone: float = 0.25
+    affix_of_box: float = 0.6
     wide: float = 1.15  # wider than this times the typical digit height: maybe touching digits
     close_gap: float = 0.2  # of the typical digit height: strokes nearer than this may be one digit
     # Of the typical digit height: a stroke this narrow is a 1 or a piece of a digit.

@@ -337,3 +337,15 @@ def test_a_file_gone_since_it_was_counted_is_that_page_s_error(tmp_path):
     missing = tmp_path / "gone.png"
     SerialExecutor(FakeModel(), lambda text: None).run(tasks_for(missing), results.append)
     assert results[0].error and "cannot read file" in results[0].error
+
+
+def test_a_printed_prefix_alone_in_an_empty_box_is_flagged():
+    page = np.full((2200, 1700), 255, np.uint8)
+    for top, text in ((400, "$"), (800, "kg")):
+        cv2.rectangle(page, (300, top), (900, top + 120), 0, 3)
+        cv2.putText(page, text, (318, top + 80), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    cv2.rectangle(page, (300, 1200), (900, 1320), 0, 3)  # handwriting as tall: not flagged
+    cv2.putText(page, "5", (318, 1300), cv2.FONT_HERSHEY_SIMPLEX, 3.8, 0, 8)
+    reading = read_page(Page("p.png", 1, page, 200), FakeClassifier())
+    assert [ReviewReason.NOT_DIGITS in f.reasons for f in reading.fields] == [True, True, False]
+    assert all(f.needs_review for f in reading.fields[:2])

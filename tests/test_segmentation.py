@@ -241,3 +241,18 @@ def test_a_comb_printed_with_thin_doubled_dividers_is_empty_when_nothing_is_writ
     _, fields, digits = segment(image)
     assert len(fields) == 1 and fields[0].kind == "comb" and len(fields[0].cells) == 8
     assert digits[0].slots == []
+
+
+@pytest.mark.parametrize("dpi", [150, 300])
+def test_a_marker_s_digits_written_across_a_box_leave_it_one_box(dpi):
+    """Strokes as thick as a marker's are as long as a comb's dividers: as ruling, digits
+    touching both rules would cut the box into pieces that are no box."""
+    scale = dpi / 150
+    image = page(int(1240 * scale), int(1754 * scale))
+    x, y, w, h = (int(v * scale) for v in (200, 400, 300, 44))
+    box(image, x, y, w, h, thickness=2)
+    text_at = (x + int(40 * scale), y + h + int(3 * scale))  # the strokes cross both rules
+    cv2.putText(image, "5389", text_at, cv2.FONT_HERSHEY_SIMPLEX, 2.1 * scale, 0, int(9 * scale))
+    clean = clean_page(image, dpi)
+    fields = find_fields(find_ruling(clean.ink, clean.dpi, print_ink=clean.print_ink), clean.dpi)
+    assert [(f.kind, len(find_digits(clean, f).slots)) for f in fields] == [("box", 4)]
