@@ -64,10 +64,11 @@ class FieldParams:
     # Number fields are one line; taller frames hold text or photos.
     max_field_height_in: float = 1.2
     min_ruling_in: float = 0.12  # strokes at least this long and straight count as ruling
-    # Strokes at least this thick (0.7 mm; print's rules are 0.1-0.5 mm, the zoo's thick
+    # Strokes at least this thick (0.9 mm; print's rules are 0.1-0.5 mm, the zoo's thick
     # border 0.8 mm, a marker 1-1.5 mm) are a pen's, not ruling, unless this long at least
-    # (a border; a marker's digit is 5-8 mm tall).
-    thick_stroke_in: float = 0.028
+    # (a border; a marker's digit is 5-8 mm tall). At 0.7 mm (4 px at 150 DPI) ballpoint and
+    # bold print held the disk too: the election sheet lost 20 of 37 fields.
+    thick_stroke_in: float = 0.035
     thick_rule_min_in: float = 0.5
     # ...and spread at least this much (of the stroke's width) both ways: a rule's core, or
     # two rules' crossing, is at most about as wide across as the rule is thick.

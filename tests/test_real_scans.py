@@ -17,7 +17,7 @@ from digitize.output import read_table
 from digitize.scan import ScanOptions, scan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from real_scans import PageScore, match_fields, score_page
+from real_scans import TRUTHS, ZEROS_OPTIONAL_PREFIX, PageScore, match_fields, score_page
 
 # Real handwriting needs the real model: the scanning tests are marked `model` one by one, so
 # that the scorer's test below, which loads nothing, is no model test.
@@ -166,3 +166,33 @@ def test_real_scans_scorer_leading_zeros_and_best_overlap_first():
     boxes = [(0.0, 0.0, 0.3, 0.1), (0.3, 0.0, 0.6, 0.1)]
     assert match_fields(boxes, [(0.0, 0.0, 0.55, 0.1), (0.32, 0.0, 0.6, 0.1)]) == {0: 0, 1: 1}
     assert match_fields(boxes, [(0.0, 0.0, 0.6, 0.1)]) in ({0: 0}, {1: 0})
+
+
+# Each page's floor: today's figures (benchmarks/results/real_scans.md) less one or two fields,
+# so that a change which loses fields there fails here, not only in the benchmark.
+FLOORS = {  # page: (least exact digit fields of all, of)
+    "kawalc1_c1kwk2015_bengkulu": (3, 4),
+    "kawalc1_c1kwk2015_kalimantan_utara": (3, 4),
+    "kawalc1_c1ppwp2014_hal1": (30, 37),
+    "kawalc1_c1ppwp2014_lampiran_1773007": (3, 4),
+    "nist_hsf_f0002_01": (25, 29),
+}
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not REAL_SCANS.is_dir(), reason=f"{REAL_SCANS} not found")
+def test_election_sheets_and_the_second_nist_form_keep_their_fields(tmp_path):
+    pages = [REAL_SCANS / f"{name}.png" for name in FLOORS]
+    out = tmp_path / "entries.csv"
+    scan(ScanOptions(inputs=[str(p) for p in pages], out=out, workers=1))
+    rows = read_table(out)
+    for name, page in zip(FLOORS, pages, strict=True):
+        read = rows[rows["file"] == str(page)]
+        score = score_page(
+            read_table(TRUTHS / f"{name}.csv"), read, name.startswith(ZEROS_OPTIONAL_PREFIX)
+        )
+        least, of = FLOORS[name]
+        assert score.digit_fields == of, name
+        assert score.exact >= least, (name, score)
+        # Never silent: every field found, nothing wrong or empty without a flag.
+        assert score.missed == score.unflagged_wrong == score.filled_read_empty == 0, (name, score)
