@@ -3,20 +3,32 @@
 Which files are done (their entries), which failed and why, which pages of the files in
 progress have come back. Each finished file is committed to the entries CSV at once,
 atomically, so an interruption loses nothing and `--resume` redoes nothing that was
-committed. Resuming keeps each kept row as it was, a person's review decisions included.
+committed. Resuming keeps each kept row as it was, a person's review decisions included, and
+knows a kept file however it is spelt now. One scan at a time writes an entries CSV: a lock
+beside it (`<out>.lock`) refuses a second.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digitize.errors import CsvError, UsageError
-from digitize.output import read_entries, read_table, write_entries, write_errors
+from digitize.output import (
+    read_entries,
+    read_table,
+    same_file,
+    writable_text,
+    write_entries,
+    write_errors,
+)
 from digitize.page_task import PageResult
 from digitize.progress import ScanListener
-from digitize.records import Entry
+from digitize.records import Entry, ReviewDecision
 
 COMMIT_INTERVAL_S = 1.0  # rewrite the output at most this often while files complete
 
@@ -49,24 +61,58 @@ class ScanSummary:
 
 
 class Batch:
+    """A scan's state; a context manager, holding the lock on `out` from the start to the end."""
+
     def __init__(self, out: Path, errors: Path, listener: ScanListener, resume: bool):
         self.out, self.errors_path, self.listener = out, errors, listener
+        self.lock = OutputLock(out)  # before the output is read: no other scan changes it now
+        try:
+            self._start(resume)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _start(self, resume: bool) -> None:
         self.summary = ScanSummary()
         self.committed: dict[str, list[Entry]] = {}  # file -> its entries, in the output
         self.columns: list[str] | None = None  # of the output as resumed
-        if resume and out.is_file():
-            self.committed, self.columns = _committed_entries(out)
+        if resume and self.out.is_file():
+            self.committed, self.columns = _committed_entries(self.out)
+        # The kept files by what they are on disk: `forms/a.png` is `./forms/a.png`.
+        self.kept = {same_file_key(file) for file in self.committed}
         self.errors: list[tuple[str, int | None, str]] = []
         if self.committed:
             # A kept file whose page failed stays listed: its error is not lost on resume.
-            self.errors = [e for e in _earlier_errors(errors) if e[0] in self.committed]
+            self.errors = [e for e in _earlier_errors(self.errors_path) if self.is_done(e[0])]
         self.position: dict[str, int] = {}  # input order of the files read now
         self.pages_of: dict[str, int] = {}
         self.pending: dict[str, dict[int, PageResult]] = {}  # file -> pages back so far
         self.last_commit = 0.0
+        # The output as this scan last wrote (or read) it; another signature means someone
+        # else (`digitize review`) saved it since.
+        self.written = _signature(self.out) if self.columns is not None else None
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.lock.release()  # whatever ended the scan: the next one may start
 
     def is_done(self, file: str) -> bool:
-        return file in self.committed
+        """Whether `file` is in the output already: by the name there, or as the same file."""
+        return file in self.committed or same_file_key(file) in self.kept
+
+    def check_not_inputs(self, files: list[str]) -> None:
+        """UsageError when --out or --errors is one of the inputs: writing it destroys it."""
+        for option, path in (("--out", self.out), ("--errors", self.errors_path)):
+            if not path.exists():
+                continue  # every input exists
+            for file in files:
+                if same_file(path, Path(file)):
+                    raise UsageError(
+                        f"{option} {writable_text(str(path))}: is the input "
+                        f"{writable_text(file)}; give a new file to write"
+                    )
 
     def expect(self, file: str, pages: int) -> None:
         """`file` will be read now, in this order, and has `pages` pages."""
@@ -103,12 +149,13 @@ class Batch:
         self.errors.append((file, page, reason))
         if count_file:
             self.summary.failed += 1
-        self.listener.report(f"{file}: {reason}")
+        self.listener.report(writable_text(f"{file}: {reason}"))  # named as in the CSV
 
     def commit(self, force: bool = False) -> None:
         """Write the entries and errors CSVs (atomically), at most every COMMIT_INTERVAL_S."""
         if not force and time.monotonic() - self.last_commit < COMMIT_INTERVAL_S:
             return
+        self._take_decisions_saved_since()
         # Kept files first, then input order, whatever order the workers finish in.
         files = sorted(self.committed, key=lambda file: self.position.get(file, -1))
         entries = [entry for file in files for entry in self.committed[file]]
@@ -119,7 +166,125 @@ class Batch:
             raise UsageError(
                 f"cannot write {error.filename or self.out}: {error.strerror or error}"
             ) from None
+        self.written = _signature(self.out)
         self.last_commit = time.monotonic()
+
+    def _take_decisions_saved_since(self) -> None:
+        """A person may review the rows already written while the scan goes on; the decisions
+        `digitize review` saved into the output since this scan last wrote it are taken into
+        its rows, or the next commit would write them away."""
+        if self.written is None or _signature(self.out) == self.written:
+            return
+        try:
+            on_disk = read_entries(self.out)
+        except CsvError:
+            return  # not a CSV digitize can read any more: it holds no decisions to keep
+        decisions: dict[tuple[str, int, str], ReviewDecision | None] = {
+            _row_key(entry): entry.decision for entry in on_disk.entries
+        }
+        for file, entries in self.committed.items():
+            self.committed[file] = [
+                replace(entry, decision=decisions[_row_key(entry)])
+                if _row_key(entry) in decisions
+                else entry
+                for entry in entries
+            ]
+
+
+def same_file_key(file: str) -> str:
+    """What a file is, whatever its spelling (`forms`, `./forms`, `$PWD/forms`): its resolved
+    path, as the CSV writes it, so a name read back from the CSV gives the same key."""
+    return writable_text(os.path.realpath(file))
+
+
+def _row_key(entry: Entry) -> tuple[str, int, str]:
+    result = entry.result
+    return writable_text(result.file), result.page, result.field
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+class OutputLock:
+    """An exclusive lock on an entries CSV for the whole of one scan: `<out>.lock` beside it,
+    flock'ed without waiting, naming its holder. Two scans writing one CSV each rewrite it
+    from their own rows, and one's rows are lost: the second is refused instead.
+
+    The lock file is removed when the scan ends (a scan killed leaves it, unlocked and
+    harmless). A scan that locked a file another one has just removed locks nothing, so the
+    file locked must still be the one at the path, or it tries again."""
+
+    ATTEMPTS = 10
+
+    def __init__(self, out: Path):
+        self.path = out.with_name(f"{out.name}.lock")
+        self.handle: int | None = None
+        for _ in range(self.ATTEMPTS):
+            if self._try(out):
+                return
+        raise UsageError(f"--out {writable_text(str(out))}: cannot lock {self.path.name}")
+
+    def _try(self, out: Path) -> bool:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise UsageError(
+                f"--out {writable_text(str(out))}: cannot create {self.path.name} beside it "
+                f"({error.strerror or error})"
+            ) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(handle)
+            os.close(handle)
+            raise UsageError(
+                f"--out {writable_text(str(out))}: another scan is writing it ({holder}); "
+                "wait for it to end or give another --out"
+            ) from None
+        except OSError as error:
+            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP):
+                raise
+            # A file system without locks (some network mounts): scan unlocked, as before.
+            self.handle = handle
+            return True
+        if not _is_at(handle, self.path):
+            os.close(handle)
+            return False
+        os.ftruncate(handle, 0)
+        os.write(handle, f"digitize scan, pid {os.getpid()}, since {time.ctime()}\n".encode())
+        self.handle = handle
+        return True
+
+    def release(self) -> None:
+        if self.handle is None:
+            return
+        # Removed while still locked: whoever opens the path next makes a new file.
+        self.path.unlink(missing_ok=True)
+        os.close(self.handle)
+        self.handle = None
+
+
+def _read_holder(handle: int) -> str:
+    try:
+        text = os.pread(handle, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return text or "a scan that has not said which yet"
+
+
+def _is_at(handle: int, path: Path) -> bool:
+    try:
+        here = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(handle)
+    return (here.st_dev, here.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _committed_entries(out: Path) -> tuple[dict[str, list[Entry]], list[str] | None]:

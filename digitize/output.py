@@ -1,15 +1,20 @@
-"""The CSV files digitize writes and reads back: the entries (a contract other tools read) and
-the errors. This is the only module that turns records into CSV cells and back.
+"""The files a scan writes, and the CSVs digitize reads back: the entries (a contract other
+tools read), the errors and the field crops. This is the only module that turns records into
+CSV cells and back.
 
 Every file is rewritten atomically (a temporary file renamed over the old one), so a reader or
 an interrupted run never sees half a file. Text cells are quoted and spreadsheet-safe; a
-rewritten file reads byte for byte as before.
+rewritten file reads byte for byte as before. Every cell is valid UTF-8, even a file name that
+is not (see `writable_text`).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import cv2
+import numpy as np
 import pandas as pd
 
-from digitize.errors import CsvError
+from digitize.errors import CsvError, UsageError
 from digitize.messages import one_line
 from digitize.records import (
     Entry,
@@ -58,6 +65,27 @@ NUMBER_COLUMNS = frozenset({"page", "confidence", "x0", "y0", "x1", "y1", "revie
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What a scan of an earlier version flagged below (it did not record its threshold).
 EARLIER_REVIEW_BELOW = 0.99
+# A crop is named after its input's file name cut to this many bytes (plus a hash, the page
+# and the field): well under the 255 bytes a file name may have, temporary suffix included.
+CROP_NAME_BYTES = 100
+
+
+def writable_text(text: str) -> str:
+    """`text` as a UTF-8 file can hold it. A file name that is not valid UTF-8 (b"form\\xff.png")
+    reaches Python with its undecodable bytes as surrogate escapes, which UTF-8 cannot encode:
+    each such byte is written as the four characters `\\xNN` instead, so the CSV stays valid
+    and the name readable. (A name holding a real backslash-x-NN reads the same; `--resume`
+    matches files by this text, so such a pair would be taken for one file.)"""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes os.fsdecode was given
+    except UnicodeEncodeError:  # a lone surrogate no file name decodes to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def spreadsheet_safe(text: str) -> str:
@@ -114,7 +142,7 @@ def _cell(column: str, value: object) -> object:
         number = _as_number(value)
         if isinstance(number, (int, float)):
             return number
-    return spreadsheet_safe("" if value is None else str(value))
+    return spreadsheet_safe(writable_text("" if value is None else str(value)))
 
 
 def _as_number(value: object) -> object:
@@ -184,6 +212,66 @@ def write_errors(errors: Iterable[tuple[str, int | None, str]], path: Path) -> N
     """The errors CSV: (file, page or None for the whole file, reason)."""
     rows = ({"file": f, "page": "" if p is None else p, "error": e} for f, p, e in errors)
     write_table(rows, path, ERROR_COLUMNS)
+
+
+# --- crops and other files beside the CSVs ---------------------------------------------------
+
+
+def crop_name(file: str, page: int, field_name: str) -> str:
+    """A file name for a field's crop: readable, unique per input as given, never too long.
+
+    The input's own file name (letters, digits and `._-` kept, anything else `_`, cut to
+    CROP_NAME_BYTES) says whose crop it is; a hash of the whole path as given keeps apart the
+    inputs that would otherwise share one (x/form.png and x/form.jpg, a/b.png and a__b.png,
+    two folders' 1.png)."""
+    readable = re.sub(r"[^\w.-]", "_", writable_text(Path(file).name)).lstrip(".-")
+    readable = readable.encode("utf-8")[:CROP_NAME_BYTES].decode("utf-8", "ignore") or "input"
+    digest = hashlib.sha256(os.fsencode(file)).hexdigest()[:8]
+    return f"{readable}-{digest}-p{page}-{field_name}.png"
+
+
+def save_crop(folder: Path, file: str, page: int, field_name: str, image: np.ndarray) -> Path:
+    """A field's image written as `folder/crop_name(...)`; OSError naming it when it cannot be."""
+    path = Path(folder) / crop_name(file, page, field_name)
+    write_png(path, image)
+    return path
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """An image saved as a PNG file, atomically. Encoded by OpenCV but written by Python, so
+    that every write is checked (a full disk, a folder gone: an OSError naming `path`, no file
+    left behind) and a path that is not UTF-8 cannot crash cv2.imwrite."""
+    ok, png = cv2.imencode(".png", image)
+    if not ok:
+        raise OSError(errno.EINVAL, "cannot encode the image as PNG", str(path))
+    try:
+        with atomic_write(path, "wb") as stream:
+            stream.write(png.tobytes())
+    except OSError as error:  # named after the file meant, not its temporary name
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from None
+
+
+def check_writable_folder(folder: Path, option: str) -> None:
+    """UsageError when no file can be created in `folder`, made now if missing: found before
+    a page is read, not as every page's error."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".digitize-probe-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(
+            f"{option} {writable_text(str(folder))}: cannot write there ({error.strerror or error})"
+        ) from None
+
+
+def same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file, however spelt: the same file on disk where both
+    exist (hard and symbolic links too), else the same resolved path."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.realpath(first) == os.path.realpath(second)
 
 
 # --- reading --------------------------------------------------------------------------------

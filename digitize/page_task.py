@@ -8,10 +8,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
 from digitize.classifier import Classifier
 from digitize.errors import InputError
+from digitize.output import save_crop, writable_text
 from digitize.pages import load_page
 from digitize.reading import PageReading, ReadParams, read_page
 from digitize.records import FieldResult
@@ -50,6 +49,11 @@ def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
     try:
         reading = read_page(page, classifier, task.params)
         result.fields = [_record(task, reading, number) for number in range(len(reading.fields))]
+    except OSError as error:  # a crop not written (disk full, folder gone): the page failed
+        result.fields = []
+        where = writable_text(str(error.filename or task.crops))
+        result.error = f"page {task.page}: cannot write the crop {where} ({error.strerror})"
+        return result
     except Exception as error:  # a bug must cost one page, not the batch; say which page
         result.fields = []
         result.error = (
@@ -80,17 +84,7 @@ def _record(task: PageTask, reading: PageReading, number: int) -> FieldResult:
     )
 
 
-def crop_name(file: str, page: int, field_name: str) -> str:
-    """A file name for a field's crop, unique per (file, page, field) within one batch."""
-    stem = str(Path(file).with_suffix("")).strip("/").replace("/", "__").replace("..", "up")
-    return f"{stem}-p{page}-{field_name}.png"
-
-
 def _save_crop(reading: PageReading, number: int, task: PageTask) -> Path:
     assert task.crops is not None
     found = reading.fields[number]
-    task.crops.mkdir(parents=True, exist_ok=True)
-    path = task.crops / crop_name(task.file, task.page, found.field)
-    if not cv2.imwrite(str(path), reading.field_image(found)):
-        raise OSError(f"cannot write the crop {path}")
-    return path
+    return save_crop(task.crops, task.file, task.page, found.field, reading.field_image(found))

@@ -18,6 +18,7 @@ from digitize.decision import DEFAULT_REVIEW_BELOW
 from digitize.errors import InputError, UsageError
 from digitize.executor import make_executor
 from digitize.model_files import active_model_dir
+from digitize.output import check_writable_folder, same_file
 from digitize.page_task import PageTask
 from digitize.pages import count_pages, expand_inputs
 from digitize.progress import QuietListener, ScanListener
@@ -52,15 +53,15 @@ def scan(options: ScanOptions, listener: ScanListener | None = None) -> ScanSumm
     check_outputs(options)
     loader = options.loader()
     loader.check()  # a missing model is said now, not after counting a thousand files
-    batch = Batch(options.out, options.errors_path, listener, options.resume)
-    tasks = plan(options, batch, listener)
-    batch.commit(force=True)  # an unwritable --out fails now, before a page is read
-    batch.summary.model = loader.describe()
-    workers = min(options.workers or os.cpu_count() or 1, max(1, len(tasks)))
-    try:
-        make_executor(loader, workers, listener.status).run(tasks, batch.finish)
-    finally:
-        batch.commit(force=True)  # also on Ctrl-C: every finished file is kept
+    with Batch(options.out, options.errors_path, listener, options.resume) as batch:
+        tasks = plan(options, batch, listener)
+        batch.commit(force=True)  # an unwritable --out fails now, before a page is read
+        batch.summary.model = loader.describe()
+        workers = min(options.workers or os.cpu_count() or 1, max(1, len(tasks)))
+        try:
+            make_executor(loader, workers, listener.status).run(tasks, batch.finish)
+        finally:
+            batch.commit(force=True)  # also on Ctrl-C: every finished file is kept
     return batch.summary
 
 
@@ -74,13 +75,16 @@ def check_outputs(options: ScanOptions) -> None:
         raise UsageError(f"--out {out}: {files_as_folders[0]} is a file, not a folder")
     if options.crops is not None and options.crops.exists() and not options.crops.is_dir():
         raise UsageError(f"--crops {options.crops}: is a file; give a folder for the crops")
-    if options.errors_path.resolve() == out.resolve():
+    if same_file(options.errors_path, out):
         raise UsageError(f"--errors {options.errors_path}: is the same file as --out")
+    if options.crops is not None:
+        check_writable_folder(options.crops, "--crops")
 
 
 def plan(options: ScanOptions, batch: Batch, listener: ScanListener) -> list[PageTask]:
     """The pages to read, in input order; unreadable inputs fail here, before any model."""
     inputs = expand_inputs(options.inputs)
+    batch.check_not_inputs(inputs.files)
     for argument, reason in inputs.missing:
         batch.fail(argument, None, reason)
     todo = [file for file in inputs.files if not batch.is_done(file)]

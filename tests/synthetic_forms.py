@@ -103,3 +103,9 @@ def run_digitize(
         text=True,
         timeout=timeout,
     )
+
+
+def non_utf8_name(directory: Path, raw_name: bytes) -> Path:
+    """A path in `directory` whose file name is bytes that are not UTF-8 (b"form\\xff.png"), as
+    Python spells it (os.fsdecode: the undecodable bytes as surrogate escapes)."""
+    return directory / os.fsdecode(raw_name)

@@ -4,21 +4,25 @@ A field a person confirmed (accepted as read, or corrected) is re-read from its 
 when it still splits into as many digits as the confirmed value has, digit i is labelled with
 character i of that value. Each digit is written once, as `<dir>/<label>/<hash>.png` named by
 a hash of its pixels, so exporting again writes only what is new.
+
+The value comes from a CSV anyone can edit: it is checked as `--apply` checks a correction
+(`store.decision_for`), and a field whose value is not digits is refused, named in the
+summary, so a label never becomes a path (`/7`, `..`, `x`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from digitize.output import atomic_write
+from digitize.output import write_png
 from digitize.records import Entry
 from digitize.review.source import SourcePages
+from digitize.review.store import decision_for
 
 
 @dataclass
@@ -28,6 +32,7 @@ class ExportResult:
     duplicates: int = 0  # digits already in the directory
     fields: int = 0  # fields that gave digits
     skipped: int = 0  # fields whose page is gone or no longer segments into that many digits
+    refused: list[str] = field(default_factory=list)  # a line for each field not digits
 
     def describe(self) -> str:
         text = f"Wrote {self.written} labelled digits to {self.directory}"
@@ -39,7 +44,7 @@ class ExportResult:
                 f"{self.skipped} fields skipped: source page missing or "
                 "digits segmented differently"
             )
-        return text + (f" ({'; '.join(details)})" if details else "")
+        return "\n".join([text + (f" ({'; '.join(details)})" if details else ""), *self.refused])
 
 
 def default_digits_dir(csv_path: Path) -> Path:
@@ -55,6 +60,12 @@ def export_digits(entries: Iterable[Entry], pages: SourcePages, directory: Path)
         if entry.decision is None or not entry.decision.labels_digits:
             continue
         label = entry.decision.value
+        try:
+            decision_for(entry.result, label)
+        except ValueError as error:
+            where = f"{entry.result.file} page {entry.result.page} {entry.result.field}"
+            result.refused.append(f"Not exported: {where}: reviewed_value {label!r}: {error}")
+            continue
         found = pages.field(entry.result)
         if found is None or len(found.digit_images) != len(label):
             result.skipped += 1
@@ -74,10 +85,5 @@ def write_digit(folder: Path, image: np.ndarray) -> bool:
     path = folder / f"{hashlib.sha256(pixels.tobytes()).hexdigest()[:24]}.png"
     if path.exists():
         return False
-    ok, png = cv2.imencode(".png", pixels)
-    if not ok:
-        raise OSError(f"cannot encode a digit image for {path}")
-    # Atomic: an interrupted export leaves no half PNG for retrain to choke on.
-    with atomic_write(path, "wb") as stream:
-        stream.write(png.tobytes())
+    write_png(path, pixels)  # atomic: an interrupted export leaves no half PNG for retrain
     return True
