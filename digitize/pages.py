@@ -11,6 +11,8 @@ import glob
 import os
 import subprocess
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +92,9 @@ def count_pages(file: str, dpi: int = 300) -> int:
         if pages == 0:
             raise InputError("PDF has no pages")
         return pages
-    with _open_image(file) as image:
-        return getattr(image, "n_frames", 1)
+    with _open_image(file) as image, _decoding("cannot count its pages"):
+        # A TIFF's pages are counted by reading every page's directory: each may be damaged.
+        return int(getattr(image, "n_frames", 1))
 
 
 def load_page(file: str, number: int, dpi: int = 300) -> Page:
@@ -100,14 +103,10 @@ def load_page(file: str, number: int, dpi: int = 300) -> Page:
         return Page(file=file, number=number, image=_rasterize(file, number, dpi), dpi=dpi)
     with _open_image(file) as image:
         resolution = image_dpi(image)
-        try:
+        # Truncated files fail here, when the pixel data is actually decoded.
+        with _decoding(f"page {number}"):
             image.seek(number - 1)
             pixels = np.asarray(image.convert("L"))
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
-            # Truncated files fail here, when the pixel data is actually decoded.
-            raise InputError(
-                f"page {number}: image data is damaged or truncated ({one_line(error)})"
-            ) from None
     return Page(file=file, number=number, image=pixels, dpi=resolution)
 
 
@@ -211,6 +210,8 @@ def _open_image(file: str) -> Image.Image:
         ) from None
     except OSError as error:
         raise InputError(f"cannot open image ({one_line(error)})") from None
+    except Exception as error:
+        raise _decoding_error("cannot open image", error) from None
     if image.width * image.height > MAX_PIXELS:
         image.close()
         raise InputError(_too_big_message(image.size))
@@ -221,4 +222,31 @@ def _too_big_message(size: tuple[int, int]) -> str:
     return (
         f"image is {size[0]}x{size[1]} pixels, over the {MAX_PIXELS // 1_000_000}-megapixel "
         "limit (decompression bomb?)"
+    )
+
+
+@contextmanager
+def _decoding(what: str) -> Iterator[None]:
+    """Whatever Pillow raises on a damaged file, as that file's InputError: `what` failed."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as error:
+        raise _decoding_error(what, error) from None
+
+
+def _decoding_error(what: str, error: Exception) -> InputError:
+    # Pillow's format plugins fail in their own ways on damaged data (OSError, SyntaxError,
+    # ValueError, TypeError, EOFError, struct.error, ...): each is the file's fault, none a bug.
+    if isinstance(error, Image.DecompressionBombError | Image.DecompressionBombWarning):
+        return InputError(f"{what}: image too large to decode ({one_line(error)})")
+    if isinstance(error, MemoryError):
+        return InputError(f"{what}: image too large to decode (out of memory)")
+    if "Decompressed data too large" in str(error):  # a zTXt, iTXt or iCCP chunk
+        return InputError(
+            f"{what}: its metadata inflates too large to decode (decompression bomb?)"
+        )
+    return InputError(
+        f"{what}: image data is damaged or truncated ({type(error).__name__}: {one_line(error)})"
     )

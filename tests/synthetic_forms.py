@@ -109,3 +109,77 @@ def non_utf8_name(directory: Path, raw_name: bytes) -> Path:
     """A path in `directory` whose file name is bytes that are not UTF-8 (b"form\\xff.png"), as
     Python spells it (os.fsdecode: the undecodable bytes as surrogate escapes)."""
     return directory / os.fsdecode(raw_name)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data and CRC, as a PNG decoder checks it."""
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def write_png_with_chunk(path: Path, page: np.ndarray, chunk: bytes, after_pixels: bool) -> Path:
+    """A good PNG of `page` with `chunk` spliced in before its pixels (read when the file is
+    opened) or after them (read when the pixels are decoded)."""
+    good = write_image(path, page).read_bytes()
+    signature_and_header = 8 + 25  # the signature, then IHDR: always first, always 13 bytes
+    end = len(good) - 12  # IEND: always last, always empty
+    at = end if after_pixels else signature_and_header
+    path.write_bytes(good[:at] + chunk + good[at:])
+    return path
+
+
+def inflating_chunk(kind: bytes, inflated_bytes: int = 5 * 2**20) -> bytes:
+    """A zTXt, iTXt or iCCP chunk of a few kB that inflates to `inflated_bytes` (a metadata
+    decompression bomb)."""
+    deflated = zlib.compress(b"A" * inflated_bytes, 9)
+    head = {
+        b"zTXt": b"Comment\0\0",  # keyword, compression method
+        b"iTXt": b"Comment\0\1\0\0\0",  # keyword, compressed, method, no language, no key
+        b"iCCP": b"profile\0\0",  # profile name, compression method
+    }[kind]
+    return png_chunk(kind, head + deflated)
+
+
+def write_tiff_page_without_width(path: Path, page: np.ndarray) -> Path:
+    """A two-page TIFF whose second page's directory lacks ImageWidth (Pillow's TypeError
+    "Missing dimensions" when it seeks there)."""
+    images = [Image.fromarray(page), Image.fromarray(page)]
+    images[0].save(path, save_all=True, append_images=images[1:])
+    data = bytearray(path.read_bytes())
+    assert data[:2] == b"II", "Pillow writes little-endian TIFFs"
+    first = struct.unpack_from("<I", data, 4)[0]
+    entries = struct.unpack_from("<H", data, first)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * entries)[0]
+    for index in range(struct.unpack_from("<H", data, second)[0]):
+        entry = second + 2 + 12 * index
+        if struct.unpack_from("<H", data, entry)[0] == 256:  # ImageWidth
+            struct.pack_into("<H", data, entry, 65000)  # an unknown private tag instead
+    path.write_bytes(bytes(data))
+    return path
+
+
+def raw_pdf(pages: list[dict[str, str]]) -> bytes:
+    """A PDF written by hand: one empty page per dict of page entries, e.g.
+    {"MediaBox": "[0 0 14400 14400]", "CropBox": "[0 0 612 792]"}, with a correct xref."""
+    kids = " ".join(f"{3 + index} 0 R" for index in range(len(pages)))
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>",
+        *(
+            "<< /Type /Page /Parent 2 0 R "
+            + " ".join(f"/{key} {value}" for key, value in entries.items())
+            + " >>"
+            for entries in pages
+        ),
+    ]
+    data = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(data))
+        data += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(data)
+    data += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    data += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    data += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
+    data += f"startxref\n{xref}\n%%EOF\n".encode()
+    return data
