@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pdf2image
 import pdf2image.exceptions
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitize.errors import InputError
 from digitize.messages import one_line
@@ -106,8 +106,34 @@ def load_page(file: str, number: int, dpi: int = 300) -> Page:
         # Truncated files fail here, when the pixel data is actually decoded.
         with _decoding(f"page {number}"):
             image.seek(number - 1)
-            pixels = np.asarray(image.convert("L"))
+            pixels = page_pixels(image)
     return Page(file=file, number=number, image=pixels, dpi=resolution)
+
+
+SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
+
+
+def page_pixels(image: Image.Image) -> np.ndarray:
+    """The page as a person sees it, grayscale uint8, paper white: turned upright as its EXIF
+    Orientation says (phones store pages sideways), 16-bit grey scaled to 8 bits, transparent
+    paper laid on white. Pillow's plain convert("L") clips 16-bit grey to white and drops the
+    alpha, so that a transparent page of black paint reads all black."""
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode in SIXTEEN_BIT_MODES or upright.mode == "I":
+        return _eight_bits(upright)
+    if upright.has_transparency_data:
+        paper = Image.new("RGBA", upright.size, "white")
+        return np.asarray(Image.alpha_composite(paper, upright.convert("RGBA")).convert("L"))
+    return np.asarray(upright.convert("L"))
+
+
+def _eight_bits(image: Image.Image) -> np.ndarray:
+    grey = np.asarray(image).astype(np.int64)
+    # Mode "I" (32-bit) holds 16-bit grey from some writers and 8-bit grey from others: only
+    # values beyond 8 bits say which.
+    if image.mode == "I" and grey.max(initial=0) <= 255:
+        return np.clip(grey, 0, 255).astype(np.uint8)
+    return ((np.clip(grey, 0, 65535) + 128) // 257).astype(np.uint8)  # 257 * k -> k
 
 
 # Resolution metadata below this is a placeholder (72 and 96 are screen defaults written by

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from digitize.errors import InputError
 from digitize.pages import count_pages, load_page
 from synthetic_forms import (
     form_page,
     inflating_chunk,
+    write_image,
     write_png_with_chunk,
     write_tiff_page_without_width,
 )
@@ -51,3 +53,93 @@ def test_tiff_page_without_dimensions_is_one_line(tmp_path):
     message = str(raised.value)
     assert "\n" not in message
     assert "damaged" in message and "Missing dimensions" in message, message
+
+
+def grey_form_page() -> np.ndarray:
+    """A small form page with a strip of every grey level, so that scaling shows."""
+    page = small_page()
+    page[-60:-20, 20:276] = np.arange(256, dtype=np.uint8)
+    return page
+
+
+def orientation_stored(page: np.ndarray, orientation: int) -> Image.Image:
+    """The pixels a camera stores for `page` seen upright with EXIF Orientation `orientation`
+    (the inverse of what a viewer does to show it)."""
+    if orientation == 1:  # upright as stored
+        return Image.fromarray(page)
+    stored_as = {  # each the inverse of what Pillow's ImageOps.exif_transpose does
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,  # shown turned by ROTATE_270
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
+    }
+    return Image.fromarray(page).transpose(stored_as[orientation])
+
+
+def write_sixteen_bit(path: Path, page: np.ndarray) -> Path:
+    Image.fromarray(page.astype(np.uint16) * 257).save(path)  # I;16, full 16-bit range
+    return path
+
+
+def write_transparent_paper(path: Path, page: np.ndarray, mode: str) -> Path:
+    """Ink as opaque black and paper fully transparent (its colour black too), as drawing and
+    scanning apps export: read without the alpha, the page is all black."""
+    alpha = 255 - page
+    black = np.zeros_like(page)
+    layers = [black, alpha] if mode == "LA" else [black, black, black, alpha]
+    Image.fromarray(np.dstack(layers), mode).save(path)
+    return path
+
+
+def write_palette_transparent_paper(path: Path, page: np.ndarray) -> Path:
+    """A palette PNG: indices 0-254 the grey levels, 255 the paper, transparent and black."""
+    indices = np.minimum(page, 254)
+    indices[page == 255] = 255
+    image = Image.fromarray(indices.astype(np.uint8), "P")
+    image.putpalette([level for grey in range(255) for level in (grey,) * 3] + [0, 0, 0])
+    image.save(path, transparency=255)
+    return path
+
+
+def write_exif_oriented(path: Path, page: np.ndarray, orientation: int) -> Path:
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # Orientation
+    orientation_stored(page, orientation).save(path, exif=exif.tobytes(), quality=95)
+    return path
+
+
+VARIANTS = {  # the same page as other writers save it: each must load as the 8-bit grey one
+    "16-bit-png": lambda folder, page: write_sixteen_bit(folder / "sixteen.png", page),
+    "16-bit-tiff": lambda folder, page: write_sixteen_bit(folder / "sixteen.tif", page),
+    "rgba-png": lambda folder, page: write_transparent_paper(folder / "rgba.png", page, "RGBA"),
+    "la-png": lambda folder, page: write_transparent_paper(folder / "la.png", page, "LA"),
+    "palette-png": lambda folder, page: write_palette_transparent_paper(folder / "p.png", page),
+}
+
+
+def test_eight_bit_grey_is_read_as_it_is(tmp_path):
+    page = grey_form_page()
+    assert np.array_equal(load_page(str(write_image(tmp_path / "eight.png", page)), 1).image, page)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_bit_depth_and_transparency_give_the_same_page(tmp_path, variant):
+    page = grey_form_page()
+    loaded = load_page(str(VARIANTS[variant](tmp_path, page)), 1).image
+    assert loaded.dtype == np.uint8 and loaded.shape == page.shape
+    difference = np.abs(loaded.astype(int) - page.astype(int))
+    assert difference.max() <= 1, f"off by up to {difference.max()} grey levels"
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_exif_orientation_is_applied(tmp_path, orientation):
+    page = grey_form_page()
+    upright = load_page(str(write_exif_oriented(tmp_path / "upright.jpg", page, 1)), 1).image
+    turned = load_page(str(write_exif_oriented(tmp_path / "phone.jpg", page, orientation)), 1)
+    assert turned.image.shape == page.shape
+    noise = np.abs(upright.astype(int) - page.astype(int)).mean()
+    difference = np.abs(turned.image.astype(int) - page.astype(int)).mean()
+    assert difference < 2 * noise + 1, f"{difference:.1f} grey levels off, JPEG noise {noise:.1f}"
