@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import os
-import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,16 +78,17 @@ def expand_inputs(arguments: list[str]) -> Inputs:
 
 
 def count_pages(file: str, dpi: int = 300) -> int:
-    """How many pages a file has, checking on the way that it can be read at all."""
+    """How many pages a file has, checking on the way that it can be read at all.
+
+    Each page's size (at `dpi`, for a PDF) is checked when it is loaded: a PDF's pages each
+    have their own, and one page too large must not cost the others."""
     path = Path(file)
     if not os.access(path, os.R_OK):
         raise InputError("cannot read file (permission denied)")
     if path.stat().st_size == 0:
         raise InputError("file is empty (0 bytes)")
     if _looks_like_pdf(path):
-        info = _pdf_info(file)
-        _check_pdf_page_size(info, dpi)
-        pages = int(info.get("Pages", 0))
+        pages = int(_pdf_info(file).get("Pages", 0))
         if pages == 0:
             raise InputError("PDF has no pages")
         return pages
@@ -100,7 +100,7 @@ def count_pages(file: str, dpi: int = 300) -> int:
 def load_page(file: str, number: int, dpi: int = 300) -> Page:
     """Page `number` (1-based) of a file whose pages were counted by `count_pages`."""
     if _looks_like_pdf(Path(file)):
-        return Page(file=file, number=number, image=_rasterize(file, number, dpi), dpi=dpi)
+        return Page(file=file, number=number, image=_load_pdf_page(file, number, dpi), dpi=dpi)
     with _open_image(file) as image:
         resolution = image_dpi(image)
         # Truncated files fail here, when the pixel data is actually decoded.
@@ -163,13 +163,42 @@ def _looks_like_pdf(path: Path) -> bool:
         return handle.read(1024).lstrip().startswith(b"%PDF")
 
 
-def _check_pdf_page_size(info: dict, dpi: int) -> None:
-    width_pt, height_pt = _page_size_points(info)
-    if width_pt * height_pt * (dpi / 72) ** 2 > MAX_PIXELS:
+def _load_pdf_page(file: str, number: int, dpi: int) -> np.ndarray:
+    """Page `number` rasterized, its size checked before (a bomb is never rendered) and after
+    (poppler answers a page it cannot allocate with a 1x1 image, which would read as blank)."""
+    width_pt, height_pt = _pdf_page_points(file, number)
+    expected = (round(width_pt * dpi / 72), round(height_pt * dpi / 72))
+    if expected[0] * expected[1] > MAX_PIXELS:
         raise InputError(
-            f"page is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches; at {dpi} DPI that is over "
-            f"{MAX_PIXELS // 1_000_000} megapixels (lower --dpi)"
+            f"page {number}: page is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches; at {dpi} "
+            f"DPI that is over {MAX_PIXELS // 1_000_000} megapixels (lower --dpi)"
         )
+    pixels = _rasterize(file, number, dpi)
+    rendered = (pixels.shape[1], pixels.shape[0])
+    if max(abs(rendered[0] - expected[0]), abs(rendered[1] - expected[1])) > 2:
+        raise InputError(
+            f"page {number}: poppler rendered {rendered[0]}x{rendered[1]} pixels, not the "
+            f"{expected[0]}x{expected[1]} of the page at {dpi} DPI (damaged PDF?)"
+        )
+    return pixels
+
+
+def _pdf_page_points(file: str, number: int) -> tuple[float, float]:
+    """Width and height, in points as shown, of the box `_rasterize` renders: the CropBox
+    (within the MediaBox), which pdfinfo gives as the page's size, turned by /Rotate."""
+    try:
+        info = _pdf_info(file, number)
+    except InputError as error:
+        raise InputError(f"page {number}: {error}") from None
+    try:
+        width, _, height = str(info[f"Page {number:4d} size"]).split()[:3]
+        size = (float(width), float(height))
+        rotation = int(info.get(f"Page {number:4d} rot", 0))
+    except (KeyError, ValueError):
+        raise InputError(f"page {number}: pdfinfo gives no size for it (damaged PDF?)") from None
+    if not all(0 < side < float("inf") for side in size):
+        raise InputError(f"page {number}: its size is {size[0]:g}x{size[1]:g} points")
+    return (size[1], size[0]) if rotation % 180 == 90 else size
 
 
 def _rasterize(file: str, number: int, dpi: int) -> np.ndarray:
@@ -180,9 +209,12 @@ def _rasterize(file: str, number: int, dpi: int) -> np.ndarray:
             first_page=number,
             last_page=number,
             grayscale=True,
+            # What a viewer shows and pdfinfo measures. Without it pdftoppm renders the
+            # MediaBox, which may be any size behind a letter CropBox.
+            use_cropbox=True,
             timeout=RASTERIZE_TIMEOUT_S,
         )
-    except subprocess.TimeoutExpired:
+    except pdf2image.exceptions.PDFPopplerTimeoutError:
         raise InputError(f"page {number}: rasterizing took over {RASTERIZE_TIMEOUT_S} s") from None
     except Exception as error:  # pdf2image surfaces poppler's failures as several types
         raise InputError(f"page {number}: cannot rasterize ({one_line(error)})") from None
@@ -191,9 +223,16 @@ def _rasterize(file: str, number: int, dpi: int) -> np.ndarray:
     return np.asarray(images[0].convert("L"))
 
 
-def _pdf_info(file: str) -> dict:
+def _pdf_info(file: str, page: int | None = None) -> dict:
+    """pdfinfo's fields; with `page`, also that page's "Page    N size" and "Page    N rot"."""
     try:
-        return pdf2image.pdfinfo_from_path(file, timeout=RASTERIZE_TIMEOUT_S)
+        return pdf2image.pdfinfo_from_path(
+            file,
+            timeout=RASTERIZE_TIMEOUT_S,
+            # pdf2image passes -f and -l only for a page that is not 0 (falsy).
+            first_page=page or 0,
+            last_page=page or 0,
+        )
     except pdf2image.exceptions.PDFInfoNotInstalledError:
         raise InputError(
             "cannot read PDFs: poppler's pdfinfo is not installed "
@@ -207,19 +246,10 @@ def _pdf_info(file: str) -> dict:
         raise InputError(
             f"not a readable PDF, damaged or truncated ({one_line(error, last=True)})"
         ) from None
-    except subprocess.TimeoutExpired:
+    except pdf2image.exceptions.PDFPopplerTimeoutError:
         raise InputError("reading the PDF took too long (damaged PDF?)") from None
     except Exception as error:
         raise InputError(f"not a readable PDF ({one_line(error)})") from None
-
-
-def _page_size_points(info: dict) -> tuple[float, float]:
-    # pdfinfo prints e.g. "612 x 792 pts (letter)"; a missing size is checked per page instead.
-    try:
-        width, _, height = str(info.get("Page size", "")).split()[:3]
-        return float(width), float(height)
-    except ValueError:
-        return 0.0, 0.0
 
 
 def _open_image(file: str) -> Image.Image:

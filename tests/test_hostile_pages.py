@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digitize import pages
 from digitize.errors import InputError
 from digitize.pages import count_pages, load_page
 from synthetic_forms import (
     form_page,
     inflating_chunk,
+    raw_pdf,
     write_image,
     write_png_with_chunk,
     write_tiff_page_without_width,
@@ -143,3 +145,74 @@ def test_exif_orientation_is_applied(tmp_path, orientation):
     noise = np.abs(upright.astype(int) - page.astype(int)).mean()
     difference = np.abs(turned.image.astype(int) - page.astype(int)).mean()
     assert difference < 2 * noise + 1, f"{difference:.1f} grey levels off, JPEG noise {noise:.1f}"
+
+
+LETTER = "[0 0 612 792]"
+AT_300_DPI = (3300, 2550)  # a letter page's pixels, rows by columns
+
+
+def write_raw_pdf(path: Path, *pages: dict[str, str]) -> Path:
+    path.write_bytes(raw_pdf(list(pages)))
+    return path
+
+
+def test_huge_media_box_behind_a_letter_crop_box_renders_the_letter_page(tmp_path):
+    # A 200-inch MediaBox: pdftoppm renders it unless told to render the CropBox (at 300 DPI
+    # it gave up and answered a 1x1 image, read as a blank page).
+    file = write_raw_pdf(
+        tmp_path / "bleed.pdf", {"MediaBox": "[0 0 14400 14400]", "CropBox": LETTER}
+    )
+    assert count_pages(str(file)) == 1
+    assert load_page(str(file), 1, dpi=300).image.shape == AT_300_DPI
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"MediaBox": "[0 0 792 612]", "Rotate": "90"},
+        {"MediaBox": "[-100 -100 900 900]", "CropBox": "[50 60 662 852]"},
+    ],
+    ids=["rotated", "offset-crop-box"],
+)
+def test_pdf_page_sizes_as_rendered(tmp_path, entries):
+    file = write_raw_pdf(tmp_path / "page.pdf", entries)
+    assert load_page(str(file), 1, dpi=300).image.shape == AT_300_DPI
+
+
+@pytest.mark.parametrize("inches", [40, 200])
+def test_every_pdf_page_is_checked_before_it_is_rendered(tmp_path, inches):
+    # Only page 1 was checked: a 40-inch page 2 ran minutes and took gigabytes, a 200-inch
+    # one came back 1x1 and was read as blank.
+    huge = f"[0 0 {inches * 72} {inches * 72}]"
+    file = write_raw_pdf(tmp_path / "two.pdf", {"MediaBox": LETTER}, {"MediaBox": huge})
+    assert count_pages(str(file)) == 2  # the file is fine: page 1 is read
+    assert load_page(str(file), 1, dpi=300).image.shape == AT_300_DPI
+    with pytest.raises(InputError) as raised:
+        load_page(str(file), 2, dpi=300)
+    assert str(raised.value) == (
+        f"page 2: page is {inches}x{inches} inches; at 300 DPI that is over 89 megapixels"
+        " (lower --dpi)"
+    )
+
+
+def test_rendered_size_not_the_page_size_is_refused(tmp_path, monkeypatch):
+    """Poppler answers a page it cannot allocate with a 1x1 image: never read as blank."""
+    file = write_raw_pdf(tmp_path / "page.pdf", {"MediaBox": LETTER})
+    monkeypatch.setattr(
+        pages.pdf2image, "convert_from_path", lambda *args, **kwargs: [Image.new("L", (1, 1))]
+    )
+    with pytest.raises(
+        InputError, match=r"^page 1: poppler rendered 1x1 pixels, not the 2550x3300"
+    ):
+        load_page(str(file), 1, dpi=300)
+
+
+def test_rasterizing_too_long_is_said(tmp_path, monkeypatch):
+    file = write_raw_pdf(tmp_path / "page.pdf", {"MediaBox": LETTER})
+
+    def times_out(*args, **kwargs):
+        raise pages.pdf2image.exceptions.PDFPopplerTimeoutError("Run poppler timeout.")
+
+    monkeypatch.setattr(pages.pdf2image, "convert_from_path", times_out)
+    with pytest.raises(InputError, match=r"^page 1: rasterizing took over 120 s$"):
+        load_page(str(file), 1)
