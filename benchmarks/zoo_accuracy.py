@@ -7,11 +7,11 @@ value it belongs to (pencil, tick combs, 150 dpi ...) rather than as one overall
 
     python benchmarks/zoo_accuracy.py [--seeds 101 102 103] [--forms 12] [--keep DIR]
 
-Seeds: the default, samples/zoo.py's DEV_SEEDS (101 102 103), are for developing against.
+Seeds: the default, samples/zoo.py's DEV_SEEDS (101-106), are for developing against.
 HELD_OUT_SEEDS (9001 9002 9003) are reserved for the final measurement: do not generate or look
 at them while developing; this script runs them only with --held-out.
 
-Writes benchmarks/results/zoo_accuracy.md.
+Writes benchmarks/results/zoo_accuracy.md (zoo_accuracy_held_out.md for the held-out seeds).
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def main() -> None:
     minutes = (time.perf_counter() - started) / 60
 
     write_results(
-        "zoo_accuracy",
+        # The held-out measurement is kept apart: a dev run must not overwrite it.
+        "zoo_accuracy_held_out" if reserved else "zoo_accuracy",
         "Accuracy on the style zoo, per axis value",
         [
             f"Seeds {' '.join(map(str, args.seeds))}, {args.forms} forms each "

@@ -115,7 +115,43 @@ def _thick_strokes(ink: np.ndarray, width: int, dpi: float, params: FieldParams)
     # box it is written in would open there.
     strokes = cv2.dilate(cores, np.ones((width + 2, width + 2), np.uint8))
     rules = [_solid_rules(ink, int(round(longest)), params, along) for along in (True, False)]
-    return cv2.bitwise_and(strokes, cv2.bitwise_not(cv2.bitwise_or(*rules)))
+    sides = [
+        _sides_at_ends(ink, long_rules, width, dpi, params, along)
+        for long_rules, along in zip(rules, (True, False), strict=True)
+    ]
+    kept = cv2.bitwise_or(cv2.bitwise_or(*rules), cv2.bitwise_or(*sides))
+    return cv2.bitwise_and(strokes, cv2.bitwise_not(kept))
+
+
+def _sides_at_ends(
+    ink: np.ndarray,
+    long_rules: np.ndarray,
+    width: int,
+    dpi: float,
+    params: FieldParams,
+    along_rows: bool,
+) -> np.ndarray:
+    """The short straight strokes across `long_rules` (along the rows or the columns) that
+    meet one at its end: a thick box's sides, shorter than a rule, whose corners are as thick
+    and spread as a marker's stroke (zoo dev seed 104, 0.8 mm boxes at 200 DPI: the corners
+    taken out opened 6 of 12 boxes). A digit's stroke meets a rule along its length, not at
+    its end, and stays a stroke."""
+    across = _solid_rules(
+        ink, max(params.min_ruling_px, int(dpi * params.min_ruling_in)), params, not along_rows
+    )
+    ends = np.zeros_like(ink)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(long_rules, connectivity=8)
+    reach = 2 * width  # a corner's side lies within a stroke's width or two of the rule's end
+    for x, y, w, h, _ in stats[1:]:
+        if along_rows:
+            for end in (x, x + w):
+                ends[y : y + h, max(0, end - reach) : end + reach] = 255
+        else:
+            for end in (y, y + h):
+                ends[max(0, end - reach) : end + reach, x : x + w] = 255
+    _, labels = cv2.connectedComponents(across, connectivity=8)
+    meeting = np.unique(labels[(ends > 0) & (across > 0)])
+    return np.isin(labels, meeting[meeting > 0]).astype(np.uint8) * 255
 
 
 def _line(size: int, along_rows: bool) -> np.ndarray:

@@ -95,3 +95,17 @@ def test_drop_out_colour_boxes_are_found(tmp_path, mnist_dir, paper):
     fields = [i for i, row in truth.iterrows() if row["kind"] in ("box", "comb")]
     missed = [truth.loc[i, "value"] for i in fields if found[i] is None]
     assert not missed, f"{paper}: fields not found, holding {missed}"
+
+
+@pytest.mark.parametrize("dpi", ["150", "200", "300"])
+def test_thick_boxes_keep_their_corners_beside_marker_ink(tmp_path, mnist_dir, dpi):
+    """A thick border (0.8 mm) is nearly as thick as a marker's stroke: where the pen's
+    strokes are taken out of the ruling, a thick box's corners, as spread as a stroke, must
+    stay, or its short sides go with them and the box opens."""
+    only = {"box_style": "thick", "ink": "marker", "degradation": "bilevel", "dpi": dpi}
+    only |= {"paper": "cream", "distractor": "speckle", "skew": "1.5"}
+    truth, found = segmented_forms(tmp_path, mnist_dir, only, forms=2)
+    boxes = [i for i, row in truth.iterrows() if row["kind"] == "box"]
+    assert boxes
+    missed = [truth.loc[i, "value"] for i in boxes if found[i] is None]
+    assert not missed, f"thick boxes at {dpi} DPI not found, holding {missed}"
