@@ -49,32 +49,79 @@ class Inputs:
 
 
 def expand_inputs(arguments: list[str]) -> Inputs:
-    """Files to read, in order, from file paths, directories (recursively) and globs."""
+    """Files to read, in order, from file paths, directories (recursively) and globs; what
+    names nothing, and every folder that cannot be read, is in `missing` with the reason."""
     files: list[str] = []
     missing: list[tuple[str, str]] = []
     for argument in arguments:
-        path = Path(argument)
-        if path.is_dir():
-            found = sorted(
-                str(p)
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-            )
-            if not found:
-                missing.append((argument, "directory holds no PDF, PNG, JPEG or TIFF files"))
-            files.extend(found)
-        elif path.exists():
-            files.append(argument)
-        elif glob.has_magic(argument):
-            # The shell expands globs, but not on every platform or inside quotes.
-            matches = sorted(glob.glob(argument, recursive=True))
-            if not matches:
-                missing.append((argument, "no file matches this pattern"))
-            files.extend(m for m in matches if Path(m).is_file())
-        else:
-            missing.append((argument, "no such file or directory"))
+        try:
+            found, problems = _expand_argument(argument)
+        except OSError as error:  # e.g. under a folder that may not be searched
+            found, problems = [], [(argument, f"cannot read it ({_os_reason(error)})")]
+        files.extend(found)
+        missing.extend(problems)
     unique = list(dict.fromkeys(files))  # the same file named twice is read once
     return Inputs(files=unique, missing=missing)
+
+
+def _expand_argument(argument: str) -> tuple[list[str], list[tuple[str, str]]]:
+    path = Path(argument)
+    if path.is_dir():
+        found, unreadable = _files_in_folder(path)
+        if not found and not unreadable:
+            return [], [(argument, "directory holds no PDF, PNG, JPEG or TIFF files")]
+        return found, unreadable
+    if path.exists():
+        return [argument], []
+    if glob.has_magic(argument):
+        # The shell expands globs, but not on every platform or inside quotes.
+        matches = sorted(glob.glob(argument, recursive=True))
+        if not matches:
+            return [], [(argument, "no file matches this pattern")]
+        return [m for m in matches if Path(m).is_file()], []
+    return [], [(argument, "no such file or directory")]
+
+
+def _files_in_folder(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """The supported files under `folder`, sorted, and the folders in it that cannot be read
+    (each a line for the user: skipping them without a word loses their files unseen)."""
+    if _refused(folder):
+        return [], [(str(folder), "cannot read folder (permission denied)")]
+    files: list[str] = []
+    unreadable: list[tuple[str, str]] = []
+
+    def cannot_list(error: OSError) -> None:
+        where = str(error.filename or folder)
+        unreadable.append((where, f"cannot read folder ({_os_reason(error)})"))
+
+    for parent, subfolders, names in os.walk(folder, onerror=cannot_list):
+        here = Path(parent)
+        for name in [name for name in subfolders if _refused(here / name)]:
+            unreadable.append((str(here / name), "cannot read folder (permission denied)"))
+            subfolders.remove(name)
+        files.extend(
+            str(here / name)
+            for name in names
+            if Path(name).suffix.lower() in SUPPORTED_SUFFIXES and _is_file(here / name)
+        )
+    return sorted(files), sorted(unreadable)
+
+
+def _refused(folder: Path) -> bool:
+    # Asked before listing, as for files (count_pages): os.walk does not follow links to
+    # folders, so those are never listed and need no answer.
+    return not folder.is_symlink() and not os.access(folder, os.R_OK | os.X_OK)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # there but not to be looked at: reading it will say why
+        return True
+
+
+def _os_reason(error: OSError) -> str:
+    return error.strerror.lower() if error.strerror else one_line(error)
 
 
 def count_pages(file: str, dpi: int = 300) -> int:

@@ -7,6 +7,8 @@ read are reported. No model is loaded: these tests take seconds.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ from PIL import Image
 
 from digitize import pages
 from digitize.errors import InputError
-from digitize.pages import count_pages, load_page
+from digitize.pages import count_pages, expand_inputs, load_page
 from synthetic_forms import (
     form_page,
     inflating_chunk,
@@ -216,3 +218,49 @@ def test_rasterizing_too_long_is_said(tmp_path, monkeypatch):
     monkeypatch.setattr(pages.pdf2image, "convert_from_path", times_out)
     with pytest.raises(InputError, match=r"^page 1: rasterizing took over 120 s$"):
         load_page(str(file), 1)
+
+
+def folder_with_a_locked_subfolder(root: Path) -> Path:
+    folder = root / "forms"
+    write_image(folder / "good.png", small_page())
+    write_image(folder / "open" / "page.png", small_page())
+    write_image(folder / "locked" / "hidden.png", small_page())
+    return folder
+
+
+def test_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
+    folder = folder_with_a_locked_subfolder(tmp_path)
+    locked = folder / "locked"
+    # chmod 000 stops a user reading it; root reads anyway, so the access check says no too
+    # (as test_bad_input.test_permission_denied_even_as_root does for a file).
+    real_access = os.access
+    monkeypatch.setattr(
+        pages.os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode)
+    )
+    locked.chmod(0)
+    try:
+        inputs = expand_inputs([str(folder)])
+    finally:
+        locked.chmod(0o755)
+    assert inputs.files == [str(folder / "good.png"), str(folder / "open" / "page.png")]
+    assert inputs.missing == [(str(locked), "cannot read folder (permission denied)")]
+
+
+@pytest.mark.parametrize(
+    "error", [PermissionError(errno.EACCES, "Permission denied"), OSError(errno.EIO, "I/O error")]
+)
+def test_folder_that_cannot_be_listed_is_reported(tmp_path, monkeypatch, error):
+    """Listing fails although access said yes (a network share, a race): reported, not fatal."""
+    folder = folder_with_a_locked_subfolder(tmp_path)
+    real_scandir = os.scandir
+
+    def scandir(path=".", *args):
+        if Path(path).name == "locked":
+            raise type(error)(error.errno, error.strerror, str(path))
+        return real_scandir(path, *args)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    inputs = expand_inputs([str(folder)])
+    assert inputs.files == [str(folder / "good.png"), str(folder / "open" / "page.png")]
+    reason = error.strerror.lower()
+    assert inputs.missing == [(str(folder / "locked"), f"cannot read folder ({reason})")]
