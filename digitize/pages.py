@@ -7,6 +7,7 @@ the pages already read are kept.
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import warnings
@@ -244,7 +245,9 @@ def _pdf_page_points(file: str, number: int) -> tuple[float, float]:
     except (KeyError, ValueError):
         raise InputError(f"page {number}: pdfinfo gives no size for it (damaged PDF?)") from None
     if not all(0 < side < float("inf") for side in size):
-        raise InputError(f"page {number}: its size is {size[0]:g}x{size[1]:g} points")
+        raise InputError(
+            f"page {number}: its size is {size[0]:g}x{size[1]:g} points (damaged PDF?)"
+        )
     return (size[1], size[0]) if rotation % 180 == 90 else size
 
 
@@ -289,14 +292,31 @@ def _pdf_info(file: str, page: int | None = None) -> dict:
         message = str(error).lower()
         if "incorrect password" in message or "encrypt" in message:
             raise InputError("PDF is encrypted (password protected)") from None
-        # The first line is pdf2image's "Unable to get page count."; poppler's last says why.
+        if "wrong page range given" in message:
+            # pdfinfo's complaint about its own page range (first page 1, last 0) when it
+            # finds no pages at all: the page tree is damaged, and the line before says how.
+            raise InputError(
+                f"PDF has no pages poppler can find, damaged or truncated "
+                f"({_poppler_reason(error)})"
+            ) from None
         raise InputError(
-            f"not a readable PDF, damaged or truncated ({one_line(error, last=True)})"
+            f"not a readable PDF, damaged or truncated ({_poppler_reason(error)})"
         ) from None
     except pdf2image.exceptions.PDFPopplerTimeoutError:
         raise InputError("reading the PDF took too long (damaged PDF?)") from None
     except Exception as error:
         raise InputError(f"not a readable PDF ({one_line(error)})") from None
+
+
+def _poppler_reason(error: Exception) -> str:
+    """Poppler's last line on stderr that says why, without pdf2image's first line ("Unable
+    to get page count.") or pdfinfo's page-range complaint that follows a damaged page tree."""
+    lines = [
+        line
+        for line in str(error).strip().splitlines()[1:]
+        if line.strip() and "wrong page range given" not in line.lower()
+    ]
+    return lines[-1][:200] if lines else one_line(error, last=True)
 
 
 def _open_image(file: str) -> Image.Image:
@@ -311,8 +331,6 @@ def _open_image(file: str) -> Image.Image:
         raise InputError(
             "not a PDF or an image Pillow can read (unknown or damaged format)"
         ) from None
-    except OSError as error:
-        raise InputError(f"cannot open image ({one_line(error)})") from None
     except Exception as error:
         raise _decoding_error("cannot open image", error) from None
     if image.width * image.height > MAX_PIXELS:
@@ -350,6 +368,10 @@ def _decoding_error(what: str, error: Exception) -> InputError:
         return InputError(
             f"{what}: its metadata inflates too large to decode (decompression bomb?)"
         )
+    if isinstance(error, OSError) and error.errno not in (None, errno.EINVAL):
+        # The system's failure (a disk's EIO, a file gone), not the data's. A seek to where a
+        # damaged table points (before the start of the file) is EINVAL: the data's.
+        return InputError(f"{what}: cannot read file ({_os_reason(error)})")
     return InputError(
         f"{what}: image data is damaged or truncated ({type(error).__name__}: {one_line(error)})"
     )
