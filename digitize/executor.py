@@ -3,11 +3,17 @@ holding its own classifier. Both behind one interface, so the batch does not car
 
 The classifier is built from a `ClassifierLoader` in the process that uses it, and only when
 there is a page to read: a batch whose inputs all fail never loads TensorFlow.
+
+A worker that dies (the out-of-memory killer, a crash in native code) costs its page, not
+the batch: a broken pool fails every page in flight, so those are read again one at a time,
+and only a page that kills a worker on its own fails ("a worker process died while reading
+this page"); the pool is then started afresh for the rest.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -18,6 +24,12 @@ from digitize.errors import DataError, DigitizeError
 from digitize.page_task import PageResult, PageTask, run_page_task
 
 LOADING_MODEL = "loading model…"
+WORKER_DIED = "a worker process died while reading this page (out of memory?)"
+# Pages in a row that each killed a worker on its own before the scan gives up: past a few,
+# the workers die whatever they read (the model does not fit in memory, a broken install),
+# and restarting one per page would only fail every page slowly.
+DEATHS_IN_A_ROW = 3
+STOP_WAIT_S = 10  # for a stopped worker to exit
 
 Finish = Callable[[PageResult], None]
 Status = Callable[[str], None]
@@ -49,6 +61,9 @@ class PoolExecutor:
 
     def __init__(self, loader: ClassifierLoader, workers: int, status: Status):
         self.loader, self.workers, self.status = loader, workers, status
+        self._pool: ProcessPoolExecutor | None = None  # the workers reading the batch
+        self._alone: ProcessPoolExecutor | None = None  # one worker: pages under suspicion
+        self._deaths = 0  # pages in a row that killed a worker on their own
 
     def run(self, tasks: Iterable[PageTask], finish: Finish) -> None:
         queue = iter(tasks)
@@ -56,43 +71,136 @@ class PoolExecutor:
         if first is None:
             return  # no worker started, no model loaded
         self.status(f"{LOADING_MODEL} ({self.workers} workers)")
-        # "spawn": TensorFlow is not fork-safe, and each worker loads its own model once.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_start_worker, initargs=(self.loader,)
-        ) as pool:
-            futures: set[Future[PageResult]] = {pool.submit(_run, first)}
-            try:
-                # Keep a bounded number of pages in flight: a million-page batch must not
-                # queue a million futures.
-                for task in queue:
-                    futures.add(pool.submit(_run, task))
-                    if len(futures) >= self.workers * 2:
-                        done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                        self._finish(done, finish)
-                while futures:
-                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                    self._finish(done, finish)
-            except BrokenProcessPool:
-                raise DataError(
-                    "a worker process died (out of memory?); finished files are "
-                    "kept: rerun with --resume"
-                ) from None
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        in_flight: dict[Future[PageResult], PageTask] = {}
+        try:
+            self._submit(first, in_flight, finish)
+            # Keep a bounded number of pages in flight: a million-page batch must not
+            # queue a million futures.
+            for task in queue:
+                self._submit(task, in_flight, finish)
+                if len(in_flight) >= self.workers * 2:
+                    self._collect(in_flight, finish)
+            while in_flight:
+                self._collect(in_flight, finish)
+        except BaseException:
+            # Ctrl-C, SIGTERM or an error: the workers stop now, pages in flight and all (a
+            # worker left reading would outlive its scan); finished files are kept.
+            self._stop_workers()
+            raise
+        self._close()
 
-    def _finish(self, done: set[Future[PageResult]], finish: Finish) -> None:
-        for future in done:
-            self.status("")
-            finish(future.result())
+    def _submit(
+        self, task: PageTask, in_flight: dict[Future[PageResult], PageTask], finish: Finish
+    ) -> None:
+        if self._pool is None:
+            self._pool = _start_pool(self.loader, self.workers)
+        try:
+            future = self._pool.submit(_run, task)
+        except BrokenProcessPool:  # a worker died since the last page came back
+            self._recover(in_flight, finish)
+            self._pool = _start_pool(self.loader, self.workers)
+            future = self._pool.submit(_run, task)
+        in_flight[future] = task
+
+    def _collect(self, in_flight: dict[Future[PageResult], PageTask], finish: Finish) -> None:
+        """Finish the pages that are back (at least one), or recover from a broken pool."""
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        if any(isinstance(future.exception(), BrokenProcessPool) for future in done):
+            self._recover(in_flight, finish)
+            return
+        for future in [future for future in in_flight if future in done]:
+            del in_flight[future]
+            self._read(future.result(), finish)
+
+    def _recover(self, in_flight: dict[Future[PageResult], PageTask], finish: Finish) -> None:
+        """A worker died. Every page still in flight fails with the pool (a page whose result
+        was on its way is kept); the one in flight alone is the one that killed it, and when
+        there were several, each is read again on its own, in their order, to find which."""
+        wait(in_flight)  # at once: a broken pool fails them all
+        broken = []
+        for future, task in in_flight.items():
+            if isinstance(future.exception(), BrokenProcessPool):
+                broken.append(task)
+            else:
+                self._read(future.result(), finish)
+        in_flight.clear()
+        assert self._pool is not None
+        self._pool.shutdown()
+        self._pool = None  # the next page starts a fresh one
+        if len(broken) == 1:
+            self._died(broken[0], finish)
+            return
+        for task in broken:
+            self._read_alone(task, finish)
+        if self._alone is not None:
+            self._alone.shutdown()  # its memory is the pool's again
+            self._alone = None
+
+    def _read_alone(self, task: PageTask, finish: Finish) -> None:
+        # Alone, a page has the memory to itself: one that died because its neighbours
+        # took the memory is read now; one that kills this worker too is the culprit.
+        if self._alone is None:
+            self._alone = _start_pool(self.loader, 1)
+        try:
+            result = self._alone.submit(_run, task).result()
+        except BrokenProcessPool:
+            self._alone.shutdown()
+            self._alone = None
+            self._died(task, finish)
+            return
+        self._read(result, finish)
+
+    def _read(self, result: PageResult, finish: Finish) -> None:
+        self._deaths = 0
+        self.status("")
+        finish(result)
+
+    def _died(self, task: PageTask, finish: Finish) -> None:
+        self._deaths += 1
+        self.status("")
+        finish(PageResult(file=task.file, page=task.page, error=f"page {task.page}: {WORKER_DIED}"))
+        if self._deaths >= DEATHS_IN_A_ROW:
+            raise DataError(
+                f"worker processes keep dying ({self._deaths} pages in a row killed theirs; "
+                "out of memory?); finished files are kept: rerun with --resume"
+            )
+
+    def _stop_workers(self) -> None:
+        for pool in (self._pool, self._alone):
+            if pool is not None:
+                _terminate(pool)
+        self._pool = self._alone = None
+
+    def _close(self) -> None:
+        for pool in (self._pool, self._alone):
+            if pool is not None:
+                pool.shutdown()
+        self._pool = self._alone = None
 
 
 def make_executor(loader: ClassifierLoader, workers: int, status: Status) -> Executor:
     if workers <= 1:
         return SerialExecutor(loader, status)
     return PoolExecutor(loader, workers, status)
+
+
+def _start_pool(loader: ClassifierLoader, workers: int) -> ProcessPoolExecutor:
+    # "spawn": TensorFlow is not fork-safe, and each worker loads its own model once.
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(loader,)
+    )
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now, whatever they are reading."""
+    # The executor has no public way to stop its workers before Python 3.14.
+    processes = list((pool._processes or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for process in processes:
+        process.join(STOP_WAIT_S)
 
 
 _classifier: Classifier | None = None  # the worker process's own
@@ -103,6 +211,10 @@ _start_error: DigitizeError | None = None
 
 def _start_worker(loader: ClassifierLoader) -> None:
     global _classifier
+    # Ctrl-C reaches every process of the terminal's job; the scan's own process decides
+    # what it means and stops the workers. A worker interrupted by it would print its own
+    # traceback. A handler, not SIG_IGN: programs the worker runs (poppler) still stop.
+    signal.signal(signal.SIGINT, _ignore)
     # The processes are the parallelism: workers each using every core for OpenCV and
     # TensorFlow as well fight over them (56 sample pages, 2 workers on 2 cores: 21.0 s
     # with all threads, 19.3 s with one each).
@@ -114,6 +226,10 @@ def _start_worker(loader: ClassifierLoader) -> None:
         _classifier = loader(threads=1)
     except DigitizeError as error:
         _start_error = error
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass
 
 
 def _run(task: PageTask) -> PageResult:

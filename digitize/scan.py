@@ -17,6 +17,7 @@ from digitize.classifier import ClassifierLoader, KerasModel
 from digitize.decision import DEFAULT_REVIEW_BELOW
 from digitize.errors import InputError, UsageError
 from digitize.executor import make_executor
+from digitize.interrupts import terminate_as_interrupt
 from digitize.model_files import active_model_dir
 from digitize.output import check_writable_folder, same_file
 from digitize.page_task import PageTask
@@ -49,11 +50,16 @@ class ScanOptions:
 
 
 def scan(options: ScanOptions, listener: ScanListener | None = None) -> ScanSummary:
+    """Ctrl-C, and SIGTERM as it (`kill`, a service manager), stop the workers and raise
+    KeyboardInterrupt with every finished file in the output."""
     listener = listener or QuietListener()
     check_outputs(options)
     loader = options.loader()
     loader.check()  # a missing model is said now, not after counting a thousand files
-    with Batch(options.out, options.errors_path, listener, options.resume) as batch:
+    with (
+        terminate_as_interrupt(),
+        Batch(options.out, options.errors_path, listener, options.resume) as batch,
+    ):
         tasks = plan(options, batch, listener)
         batch.commit(force=True)  # an unwritable --out fails now, before a page is read
         batch.summary.model = loader.describe()

@@ -8,6 +8,9 @@ its `ClassifierLoader`: picklable, so the scan's worker processes can build thei
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,3 +87,62 @@ class DamagedModel:
 
     def describe(self) -> str:
         return "a damaged model"
+
+
+@dataclass(frozen=True)
+class KillingModel:
+    """A ClassifierLoader whose classifier kills its own process (as the out-of-memory killer
+    does: SIGKILL, nothing cleaned up) on a page with at least `digits` digit images."""
+
+    digits: int = 5
+
+    def __call__(self, threads: int | None = None) -> KillingClassifier:
+        return KillingClassifier(self.digits)
+
+    def check(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "a fake classifier that kills its worker"
+
+
+@dataclass(frozen=True)
+class KillingClassifier(FakeClassifier):
+    digits: int = 5
+
+    def probabilities(self, digits: np.ndarray) -> np.ndarray:
+        if len(digits) >= self.digits:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().probabilities(digits)
+
+
+@dataclass(frozen=True)
+class SlowModel:
+    """A ClassifierLoader whose classifier takes `seconds` over a page with at least `digits`
+    digit images, after creating a file in `started` (so a test knows it is reading one)."""
+
+    started: Path
+    digits: int = 5
+    seconds: float = 60.0
+
+    def __call__(self, threads: int | None = None) -> SlowClassifier:
+        return SlowClassifier(started=self.started, digits=self.digits, seconds=self.seconds)
+
+    def check(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "a slow fake classifier"
+
+
+@dataclass(frozen=True)
+class SlowClassifier(FakeClassifier):
+    started: Path = Path()
+    digits: int = 5
+    seconds: float = 60.0
+
+    def probabilities(self, digits: np.ndarray) -> np.ndarray:
+        if len(digits) >= self.digits:
+            (self.started / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+            time.sleep(self.seconds)
+        return super().probabilities(digits)

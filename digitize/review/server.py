@@ -21,7 +21,6 @@ import hmac
 import json
 import re
 import secrets
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from digitize.interrupts import terminate_as_interrupt
 from digitize.review.crops import CropSource
 from digitize.review.store import ORDERS, ReviewStore
 
@@ -151,26 +151,18 @@ def serve_until_finished(
     """Serve until Finish in the page, Ctrl-C or SIGTERM; `announce` gets the one line with
     the URL. Every decision is saved as it is made, so each way of stopping loses nothing."""
     server = start_server(store, crops, order)
-    # SIGTERM (a closed terminal session, a service manager) stops as Ctrl-C does, so the
-    # corrections still reach the labelled-digits folder afterwards. Only the main thread may
-    # set a handler; elsewhere (a library caller's thread) SIGTERM keeps its own meaning.
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     stopped = Stopped.FINISHED
     try:
-        announce(f"Review at {server.url}  (Finish in the page, or Ctrl-C, to stop)")
-        server.wait()
+        # SIGTERM (a closed terminal session, a service manager) stops as Ctrl-C does, so
+        # the corrections still reach the labelled-digits folder afterwards.
+        with terminate_as_interrupt():
+            announce(f"Review at {server.url}  (Finish in the page, or Ctrl-C, to stop)")
+            server.wait()
     except KeyboardInterrupt:
         stopped = Stopped.INTERRUPTED  # a way to stop: every decision is saved already
     finally:
-        if main and previous is not None:  # None: a handler not set from Python; left as is
-            signal.signal(signal.SIGTERM, previous)
         server.stop()
     return stopped
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 class QuietServer(ThreadingHTTPServer):

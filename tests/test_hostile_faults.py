@@ -1,0 +1,167 @@
+"""Faults around a scan (issue 13, part C): a worker process killed, SIGTERM to a scan.
+
+The digits are read by tests/fakes.py's fake classifiers (no TensorFlow): one that kills its
+own worker on a page with many digits, one that takes a minute over such a page.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from digitize.cli import app
+from digitize.errors import DataError
+from digitize.executor import WORKER_DIED, PoolExecutor
+from digitize.exit_codes import ExitCode
+from digitize.output import read_entries, read_table
+from digitize.page_task import PageTask
+from digitize.reading import ReadParams
+from fakes import KillingModel
+from synthetic_forms import REPO, form_page, write_image
+
+KILLER = ("1234567",)  # six digit images: the fake classifiers' trigger (five or more)
+
+
+def scan_cli(*arguments: str):
+    result = CliRunner().invoke(app, ["scan", "--dpi", "150", *arguments])
+    assert "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result
+
+
+def forms(folder: Path, values: list[tuple[str, ...]]) -> list[Path]:
+    return [write_image(folder / f"{n}.png", form_page(v)) for n, v in enumerate(values)]
+
+
+# --- a worker process killed ------------------------------------------------------------------
+
+
+def test_a_page_that_kills_its_worker_fails_alone_and_the_batch_goes_on(tmp_path, monkeypatch):
+    """The worker reading the third of six files is killed (as by the out-of-memory killer):
+    the other pages in flight with it are read again, the pool is started afresh for the
+    rest, and only the killer page is an error (exit 1, as for any file not read)."""
+    monkeypatch.setattr("digitize.scan.KerasModel", lambda model_dir: KillingModel())
+    files = forms(tmp_path / "in", [("1",), ("2",), KILLER, ("3",), ("4",), ("5",)])
+    out = tmp_path / "e.csv"
+    result = scan_cli(str(tmp_path / "in"), "--out", str(out), "--workers", "2")
+    assert result.exit_code == ExitCode.INPUT_FAILED, result.output
+    read = {entry.result.file for entry in read_entries(out).entries}
+    assert read == {str(f) for f in files if f.name != "2.png"}
+    errors = read_table(tmp_path / "e-errors.csv").to_dict("records")
+    assert errors == [{"file": str(files[2]), "page": "1", "error": f"page 1: {WORKER_DIED}"}]
+    assert f"2.png: page 1: {WORKER_DIED}" in result.stderr
+
+
+def test_workers_that_keep_dying_stop_the_scan_with_one_line(tmp_path):
+    """Every page kills its worker: after three in a row the pool is not started a fourth
+    time; the pages read before are kept, those that killed theirs are listed."""
+    files = forms(tmp_path, [("1",), KILLER, KILLER, KILLER, KILLER])
+    tasks = [PageTask(str(path), 1, 150, ReadParams()) for path in files]
+    results = []
+    executor = PoolExecutor(KillingModel(), 2, lambda text: None)
+    with pytest.raises(DataError, match="worker processes keep dying"):
+        executor.run(tasks, results.append)
+    assert [r.file for r in results if r.error is None] == [str(files[0])]
+    assert len([r for r in results if r.error == f"page 1: {WORKER_DIED}"]) == 3
+
+
+# --- SIGTERM to a scan -------------------------------------------------------------------------
+
+SLOW_SCAN = """
+import sys
+from pathlib import Path
+import digitize.scan
+from digitize.cli import app
+from fakes import SlowModel
+started = Path(sys.argv[1])
+digitize.scan.KerasModel = lambda model_dir: SlowModel(started=started)
+app(["scan", *sys.argv[2:]], prog_name="digitize")
+"""
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (from /proc: psutil is not a dependency)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not merely a zombie no one has reaped yet (a container's init may not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(lambda process: process.send_signal(signal.SIGTERM), id="sigterm"),
+        # Ctrl-C in a terminal: SIGINT to every process of the job, workers included.
+        pytest.param(lambda process: os.killpg(process.pid, signal.SIGINT), id="ctrl-c"),
+    ],
+)
+def test_sigterm_stops_a_scan_as_ctrl_c_does(tmp_path, stop):
+    """Two pages read, the two workers a minute into the next ones: SIGTERM (or Ctrl-C)
+    stops the workers at once, keeps the two finished files in the CSV, and says so with
+    Ctrl-C's line and exit code (130)."""
+    files = forms(tmp_path / "in", [("1",), ("2",), KILLER, KILLER, KILLER])
+    started, out, log = tmp_path / "started", tmp_path / "e.csv", tmp_path / "stderr"
+    started.mkdir()
+    argv = [sys.executable, "-c", SLOW_SCAN, str(started), str(tmp_path / "in")]
+    with log.open("w") as stderr:  # a file, not a pipe: workers left running cannot hold it
+        process = subprocess.Popen(
+            [*argv, "--out", str(out), "--workers", "2", "--dpi", "150"],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,  # its own process group, for the Ctrl-C case
+            # The test runner may ignore SIGINT for its children; Ctrl-C in a terminal is not.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(started.iterdir())) < 2:  # both workers are on slow pages
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        time.sleep(1)  # the first two pages' results reach the scan's process
+        workers = children(process.pid)
+        assert {int(mark.name.split("-")[0]) for mark in started.iterdir()} <= workers
+        stop(process)
+        process.wait(timeout=20)
+        err = log.read_text()
+        assert process.returncode == ExitCode.INTERRUPTED, err
+        assert "Traceback" not in err, err
+        assert err.strip().splitlines()[-1] == (
+            f"digitize: interrupted; finished files are in {out}: rerun with --resume to go on"
+        )
+        assert {entry.result.file for entry in read_entries(out).entries} == {
+            str(files[0]),
+            str(files[1]),
+        }
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if alive(pid)], "workers left running"
+    finally:
+        process.kill()
+        process.wait()
+        for pid in workers:
+            if alive(pid):  # before the fix: reading on, a minute a page, their scan gone
+                os.kill(pid, signal.SIGKILL)
