@@ -1,4 +1,5 @@
-"""Faults around a scan (issue 13, part C): a worker process killed, SIGTERM to a scan.
+"""Faults around a scan and a review (issue 13, part C): a worker process killed, SIGTERM to
+a scan, a burst of requests to the review page.
 
 The digits are read by tests/fakes.py's fake classifiers (no TensorFlow): one that kills its
 own worker on a page with many digits, one that takes a minute over such a page.
@@ -6,10 +7,13 @@ own worker on a page with many digits, one that takes a minute over such a page.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,8 +27,13 @@ from digitize.exit_codes import ExitCode
 from digitize.output import read_entries, read_table
 from digitize.page_task import PageTask
 from digitize.reading import ReadParams
-from fakes import KillingModel
+from digitize.review.crops import CropSource
+from digitize.review.server import start_server
+from digitize.review.source import SourcePages
+from digitize.review.store import ReviewStore
+from fakes import FakeModel, KillingModel
 from synthetic_forms import REPO, form_page, write_image
+from test_review import entry, write
 
 KILLER = ("1234567",)  # six digit images: the fake classifiers' trigger (five or more)
 
@@ -165,3 +174,50 @@ def test_sigterm_stops_a_scan_as_ctrl_c_does(tmp_path, stop):
         for pid in workers:
             if alive(pid):  # before the fix: reading on, a minute a page, their scan gone
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- a burst of requests to the review page ---------------------------------------------------
+
+BURST = 40  # the issue's burst: 11 of 40 were reset
+
+
+def post_json(port: int, token: str, path: str, body: dict) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request(
+        "POST",
+        path,
+        body=json.dumps(body).encode(),
+        headers={"X-Review-Token": token, "Host": f"127.0.0.1:{port}"},
+    )
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_a_burst_of_decisions_is_answered_every_one(tmp_path):
+    """40 POSTs at once (a script posting decisions, a page saving fast): every one gets its
+    answer, none is reset for want of room in the server's listen backlog."""
+    path = write(tmp_path / "e.csv", [entry(field=f"field_{n}") for n in range(BURST)])
+    store = ReviewStore.load(path)
+    server = start_server(store, CropSource(store, SourcePages(path, FakeModel())))
+    port, token = server.server.server_port, server.url.split("token=")[1]
+    answers: list[object] = [None] * BURST
+    together = threading.Barrier(BURST)
+
+    def post(row: int) -> None:
+        together.wait()
+        try:
+            answers[row] = post_json(port, token, "/api/decision", {"row": row, "value": "42"})
+        except OSError as error:  # ConnectionResetError before the fix
+            answers[row] = type(error).__name__
+
+    threads = [threading.Thread(target=post, args=(row,)) for row in range(BURST)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        server.stop()
+    assert answers == [200] * BURST
+    assert all(e.decision is not None for e in read_entries(path).entries)
