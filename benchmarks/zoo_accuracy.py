@@ -8,10 +8,10 @@ value it belongs to (pencil, tick combs, 150 dpi ...) rather than as one overall
     python benchmarks/zoo_accuracy.py [--seeds 101 102 103] [--forms 12] [--keep DIR]
 
 Seeds: the default, samples/zoo.py's DEV_SEEDS (101-106), are for developing against.
-HELD_OUT_SEEDS (9001 9002 9003) are reserved for the final measurement: do not generate or look
+HELD_OUT_SEEDS (9004 9005 9006) are reserved for the final measurement: do not generate or look
 at them while developing; this script runs them only with --held-out.
 
-Writes benchmarks/results/zoo_accuracy.md (zoo_accuracy_held_out.md for the held-out seeds).
+Writes benchmarks/results/zoo_accuracy.md (zoo_accuracy_held_out_FIRST-LAST.md for held-out seeds).
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def main() -> None:
 
     write_results(
         # The held-out measurement is kept apart: a dev run must not overwrite it.
-        "zoo_accuracy_held_out" if reserved else "zoo_accuracy",
+        f"zoo_accuracy_held_out_{min(args.seeds)}-{max(args.seeds)}"
+        if reserved
+        else "zoo_accuracy",
         "Accuracy on the style zoo, per axis value",
         [
             f"Seeds {' '.join(map(str, args.seeds))}, {args.forms} forms each "

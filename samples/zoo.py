@@ -15,11 +15,11 @@ are drawn as jittered pen strokes. Everything random comes from `--seed`.
 Writes OUT/forms/*, OUT/truth.csv (generate.py's columns, plus `expect`, `kind`, `special`, one
 column per axis and `format`) and OUT/forms.csv (each file's axis values).
 
-Seeds: DEV_SEEDS (101-106) are for developing against; HELD_OUT_SEEDS (9001, 9002, 9003)
+Seeds: DEV_SEEDS (101-106) are for developing against; HELD_OUT_SEEDS (9004, 9005, 9006)
 are reserved for the final measurement and must not be generated or looked at before then.
-They were measured on 2026-12-03 (benchmarks/results/zoo_accuracy_held_out.md; only the
-tables were read, no form looked at); the next fresh set, for the next final measurement,
-is 9004-9006.
+Spent held-out sets, each measured once and only its tables read (no form looked at):
+9001-9003 on 2026-12-03 (benchmarks/results/zoo_accuracy_held_out_9001-9003.md). The next
+fresh set, once 9004-9006 are measured, is 9007-9009.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from generate import A4, PixelBox, Rect, Text  # noqa: E402
 from model_training.mnist import MnistError, load_split  # noqa: E402
 
 DEV_SEEDS = (101, 102, 103, 104, 105, 106)
-HELD_OUT_SEEDS = (9001, 9002, 9003)  # the final measurement only: never look at these forms
+HELD_OUT_SEEDS = (9004, 9005, 9006)  # the final measurement only: never look at these forms
 DEFAULT_FORMS = 12
 
 # Every axis and all its values, in one place: the generator samples from these and the
