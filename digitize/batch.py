@@ -10,8 +10,6 @@ beside it (`<out>.lock`) refuses a second.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -26,6 +24,7 @@ from digitize.output import (
     write_entries,
     write_errors,
 )
+from digitize.output_lock import OutputLock
 from digitize.page_task import PageResult
 from digitize.progress import ScanListener
 from digitize.records import Entry, ReviewDecision
@@ -208,83 +207,6 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-class OutputLock:
-    """An exclusive lock on an entries CSV for the whole of one scan: `<out>.lock` beside it,
-    flock'ed without waiting, naming its holder. Two scans writing one CSV each rewrite it
-    from their own rows, and one's rows are lost: the second is refused instead.
-
-    The lock file is removed when the scan ends (a scan killed leaves it, unlocked and
-    harmless). A scan that locked a file another one has just removed locks nothing, so the
-    file locked must still be the one at the path, or it tries again."""
-
-    ATTEMPTS = 10
-
-    def __init__(self, out: Path):
-        self.path = out.with_name(f"{out.name}.lock")
-        self.handle: int | None = None
-        for _ in range(self.ATTEMPTS):
-            if self._try(out):
-                return
-        raise UsageError(f"--out {writable_text(str(out))}: cannot lock {self.path.name}")
-
-    def _try(self, out: Path) -> bool:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            raise UsageError(
-                f"--out {writable_text(str(out))}: cannot create {self.path.name} beside it "
-                f"({error.strerror or error})"
-            ) from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(handle)
-            os.close(handle)
-            raise UsageError(
-                f"--out {writable_text(str(out))}: another scan is writing it ({holder}); "
-                "wait for it to end or give another --out"
-            ) from None
-        except OSError as error:
-            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP):
-                raise
-            # A file system without locks (some network mounts): scan unlocked, as before.
-            self.handle = handle
-            return True
-        if not _is_at(handle, self.path):
-            os.close(handle)
-            return False
-        os.ftruncate(handle, 0)
-        os.write(handle, f"digitize scan, pid {os.getpid()}, since {time.ctime()}\n".encode())
-        self.handle = handle
-        return True
-
-    def release(self) -> None:
-        if self.handle is None:
-            return
-        # Removed while still locked: whoever opens the path next makes a new file.
-        self.path.unlink(missing_ok=True)
-        os.close(self.handle)
-        self.handle = None
-
-
-def _read_holder(handle: int) -> str:
-    try:
-        text = os.pread(handle, 200, 0).decode("utf-8", "replace").strip()
-    except OSError:
-        text = ""
-    return text or "a scan that has not said which yet"
-
-
-def _is_at(handle: int, path: Path) -> bool:
-    try:
-        here = os.stat(path)
-    except FileNotFoundError:
-        return False
-    opened = os.fstat(handle)
-    return (here.st_dev, here.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _committed_entries(out: Path) -> tuple[dict[str, list[Entry]], list[str] | None]:

@@ -1,5 +1,5 @@
 """Faults around a scan and a review (issue 13, part C): a worker process killed, SIGTERM to
-a scan, a burst of requests to the review page.
+a scan, a burst of requests to the review page, two reviews of one CSV.
 
 The digits are read by tests/fakes.py's fake classifiers (no TensorFlow): one that kills its
 own worker on a page with many digits, one that takes a minute over such a page.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from digitize.cli import app
-from digitize.errors import DataError
+from digitize.errors import DataError, UsageError
 from digitize.executor import WORKER_DIED, PoolExecutor
 from digitize.exit_codes import ExitCode
 from digitize.output import read_entries, read_table
@@ -29,6 +30,7 @@ from digitize.page_task import PageTask
 from digitize.reading import ReadParams
 from digitize.review.crops import CropSource
 from digitize.review.server import start_server
+from digitize.review.session import ReviewOptions, review
 from digitize.review.source import SourcePages
 from digitize.review.store import ReviewStore
 from fakes import FakeModel, KillingModel
@@ -221,3 +223,58 @@ def test_a_burst_of_decisions_is_answered_every_one(tmp_path):
         server.stop()
     assert answers == [200] * BURST
     assert all(e.decision is not None for e in read_entries(path).entries)
+
+
+# --- two reviews of one CSV -----------------------------------------------------------------------
+
+
+def test_a_second_review_of_one_csv_is_refused_while_the_first_is_open(tmp_path):
+    """Each review rewrites the CSV from the decisions it holds: a second one saving would
+    write away a decision the first had answered 200. It is refused in one line (exit 2),
+    with the page open or --apply alike, and the CSV is untouched; once the first is
+    finished, a review starts again."""
+    path = write(tmp_path / "e.csv", [entry(field="field_1"), entry(field="field_2")])
+    corrections = tmp_path / "c.csv"
+    corrections.write_text("file,page,field,reviewed_value\nf.png,1,field_2,7\n")
+    urls: queue.Queue[str] = queue.Queue()
+    outcome: dict = {}
+
+    def first() -> None:
+        try:
+            outcome["summary"] = review(
+                ReviewOptions(path, classifier=FakeModel()), urls.put, lambda line: None
+            )
+        except BaseException as error:  # reported by the assertions below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=first, daemon=True)
+    thread.start()
+    url = urls.get(timeout=30).split()[2]
+    port, token = int(url.split(":")[2].split("/")[0]), url.split("token=")[1]
+    try:
+        assert post_json(port, token, "/api/decision", {"row": 0, "value": "41"}) == 200
+        saved = path.read_bytes()
+
+        def served_too(line: str) -> None:
+            raise AssertionError(f"a second review was served: {line}")
+
+        with pytest.raises(UsageError) as refused:
+            review(ReviewOptions(path, classifier=FakeModel()), served_too, lambda line: None)
+        message = str(refused.value)
+        assert message.startswith(f"{path}: another review has it open (digitize review, pid ")
+        assert len(message.splitlines()) == 1
+        applied = CliRunner().invoke(app, ["review", str(path), "--apply", str(corrections)])
+        assert applied.exit_code == ExitCode.USAGE, applied.output
+        assert applied.stderr.count("\n") == 1 and "another review has it open" in applied.stderr
+        assert path.read_bytes() == saved
+    finally:
+        post_json(port, token, "/api/finish", {})
+        thread.join(30)
+    assert "error" not in outcome, outcome
+    assert not (tmp_path / "e.csv.review.lock").exists()
+    applied = CliRunner().invoke(app, ["review", str(path), "--apply", str(corrections)])
+    assert applied.exit_code == ExitCode.OK, applied.output
+    assert [(e.decision.value if e.decision else "") for e in read_entries(path).entries] == [
+        "41",
+        "7",
+    ]

@@ -16,6 +16,7 @@ from digitize.classifier import ClassifierLoader, KerasModel
 from digitize.errors import DigitizeError
 from digitize.exit_codes import ExitCode
 from digitize.model_files import active_model_dir
+from digitize.output_lock import ReviewLock
 from digitize.records import Entry
 from digitize.review.corrections import ApplyResult, apply_corrections
 from digitize.review.crops import CropSource
@@ -87,7 +88,15 @@ def review(
     `announce` gets the review page's URL line (the CLI prints it on stdout, where a script
     can read it); `warn` gets one line per problem that does not stop the review (a bad
     corrections row, a source file not found). Returns when Finish is pressed in the page,
-    on Ctrl-C or SIGTERM, or at once with --apply or nothing to review."""
+    on Ctrl-C or SIGTERM, or at once with --apply or nothing to review. One review at a
+    time: a second on the same CSV is a UsageError (each saves the decisions it holds)."""
+    with ReviewLock(options.entries):  # before reading: no other review saves it now
+        return _review(options, announce, warn)
+
+
+def _review(
+    options: ReviewOptions, announce: Callable[[str], None], warn: Callable[[str], None]
+) -> ReviewSummary:
     entries = options.entries
     store = ReviewStore.load(entries, review_all=options.review_all)
     loader = options.classifier or KerasModel(active_model_dir())  # loaded only when needed
