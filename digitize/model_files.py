@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from digitize.errors import ModelError
+from digitize.messages import one_line
 from digitize.records import ModelCard
 
 MODEL_NAME = "digits.keras"
@@ -43,14 +44,19 @@ def read_card(model_dir: Path) -> dict | None:
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"{path}: cannot read the model card ({error})") from None
+        raise ModelError(f"{path}: cannot read the model card ({one_line(error)})") from None
+    except RecursionError:  # nested deeper than the parser goes: no card digitize wrote
+        raise ModelError(f"{path}: cannot read the model card (nested too deep)") from None
     if not isinstance(card, dict):
         raise ModelError(f"{path}: the model card is not a JSON object")
+    if not isinstance(card.get("hyperparameters") or {}, dict):
+        raise ModelError(f"{path}: the model card's hyperparameters are not a JSON object")
     return card
 
 
 def model_card(model_dir: Path) -> ModelCard | None:
-    """The typed model card next to a model, or None when there is none."""
+    """The typed model card next to a model, or None when there is none; ModelError (one
+    line) when it is damaged."""
     card = read_card(model_dir)
     return None if card is None else ModelCard.from_json(card)
 

@@ -23,6 +23,7 @@ import pandas as pd
 import tensorflow as tf
 
 from digitize.errors import ModelError
+from digitize.messages import one_line
 from digitize.model_files import CARD_NAME, MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
 from digitize.output import atomic_write
 from model_training import search
@@ -189,8 +190,15 @@ def _installed_architecture(model_dir: Path, pins: dict[str, object]) -> kt.Hype
     if not isinstance(card.get("hyperparameters"), dict):
         raise ModelError(f"{model_dir / CARD_NAME}: the model card names no hyperparameters")
     values = {**card["hyperparameters"], **pins}
+    try:
+        hyperparameters = fixed_hyperparameters(values)
+    except ValueError as error:  # a value that is no hyperparameter (null, a list)
+        raise ModelError(
+            f"{model_dir / CARD_NAME}: the model card's hyperparameters cannot be used "
+            f"({one_line(error)})"
+        ) from None
     print(f"No search: the architecture of the model in {model_dir}", flush=True)
-    return fixed_hyperparameters(values)
+    return hyperparameters
 
 
 def _extra_accuracy(

@@ -1,5 +1,6 @@
 """Faults around a scan and a review (issue 13, part C): a worker process killed, SIGTERM to
-a scan, a burst of requests to the review page, two reviews of one CSV.
+a scan, a burst of requests to the review page, two reviews of one CSV, and a retrain given
+files that are bombs or damaged.
 
 The digits are read by tests/fakes.py's fake classifiers (no TensorFlow): one that kills its
 own worker on a page with many digits, one that takes a minute over such a page.
@@ -12,10 +13,12 @@ import json
 import os
 import queue
 import signal
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -34,7 +37,8 @@ from digitize.review.session import ReviewOptions, review
 from digitize.review.source import SourcePages
 from digitize.review.store import ReviewStore
 from fakes import FakeModel, KillingModel
-from synthetic_forms import REPO, form_page, write_image
+from model_training.dataset import ExtraDigitsError, load_extra_digits
+from synthetic_forms import REPO, form_page, inflating_chunk, png_chunk, write_image
 from test_review import entry, write
 
 KILLER = ("1234567",)  # six digit images: the fake classifiers' trigger (five or more)
@@ -278,3 +282,92 @@ def test_a_second_review_of_one_csv_is_refused_while_the_first_is_open(tmp_path)
         "41",
         "7",
     ]
+
+
+# --- retrain's bombs and damaged model cards ----------------------------------------------------
+
+
+def bilevel_png(width: int, height: int, before_pixels: bytes = b"") -> bytes:
+    """A 1-bit PNG whose header claims width x height: a few hundred bytes on disk, a
+    30000x30000 page once decoded (Pillow holds a 1-bit pixel in a byte: 900 MB). Its pixel
+    data is one white row, as Pillow's pixel limit refuses it before decoding any."""
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + before_pixels
+        + png_chunk(b"IDAT", zlib.compress(b"\0" + b"\xff" * ((width + 7) // 8)))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+EXTRA_DIGIT_BOMBS = {
+    # Over twice Pillow's pixel limit: DecompressionBombError.
+    "30000x30000 1-bit": lambda: bilevel_png(30000, 30000),
+    # Between the limit and twice it, where Pillow only warns (DecompressionBombWarning).
+    "10000x10000 1-bit": lambda: bilevel_png(10000, 10000),
+    "zTXt bomb": lambda: bilevel_png(28, 28, inflating_chunk(b"zTXt")),
+}
+
+
+@pytest.mark.parametrize("kind", EXTRA_DIGIT_BOMBS)
+def test_a_bomb_among_the_extra_digits_is_one_line_naming_it(kind, tmp_path):
+    """As every bad extra digit is (tests/test_retrain_extra_digits.py): retrain refuses the
+    folder before any training, in one line naming the file; exit 2."""
+    folder = tmp_path / "digits"
+    (folder / "4").mkdir(parents=True)
+    write_image(folder / "4" / "good.png", form_page(("4",))[400:428, 340:368])
+    (folder / "4" / "bomb.png").write_bytes(EXTRA_DIGIT_BOMBS[kind]())
+    with pytest.raises(ExtraDigitsError) as refused:
+        load_extra_digits(folder)
+    message = str(refused.value)
+    assert message.startswith(f"{folder / '4' / 'bomb.png'}: ") and "\n" not in message
+    assert "too large" in message
+    assert refused.value.exit_code == ExitCode.USAGE
+
+
+DAMAGED_CARDS = {
+    # The JSON parser recurses once a level: deeper than Python's stack, RecursionError.
+    "nested too deep": "[" * 100_000 + "]" * 100_000,
+    "hyperparameters not an object": '{"test_accuracy": 0.99, "hyperparameters": 5}',
+}
+
+
+@pytest.mark.parametrize("card", DAMAGED_CARDS)
+def test_a_damaged_model_card_is_one_line_and_a_data_error(card, tmp_path, fake_classifier):
+    """`digitize scan --model-dir` beside a damaged card: one line naming the card, exit 3,
+    before any page is read (the digits are read by the fake classifier)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "digits.keras").write_bytes(b"not read: the card is checked first")
+    (models / "digits.json").write_text(DAMAGED_CARDS[card])
+    write_image(tmp_path / "a.png", form_page(("1",)))
+    result = scan_cli(
+        str(tmp_path / "a.png"), "--out", str(tmp_path / "e.csv"), "--model-dir", str(models)
+    )
+    assert result.exit_code == ExitCode.DATA, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"digitize: {models / 'digits.json'}: ")
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        DAMAGED_CARDS["nested too deep"],
+        '{"test_accuracy": 0.99, "hyperparameters": {"dropout": null}}',
+    ],
+    ids=["nested too deep", "a hyperparameter null"],
+)
+def test_retrain_with_a_damaged_model_card_is_one_line(card, tmp_path, mnist_dir):
+    """`digitize retrain --no-search` reads the card of the model it retrains: damaged, it is
+    one line naming it and exit 3, before any training (TensorFlow loads: ~10 s)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "digits.json").write_text(card)
+    arguments = ["retrain", "--no-search", "--mnist-dir", str(mnist_dir), "--final-epochs", "1"]
+    arguments += ["--search-dir", str(tmp_path / "search"), "--model-dir", str(models)]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code == ExitCode.DATA, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [lines[0]] and lines[0].startswith(f"digitize: {models / 'digits.json'}: ")
