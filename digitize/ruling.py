@@ -39,13 +39,16 @@ def find_ruling(
     dpi: float,
     params: FieldParams = FieldParams(),
     print_ink: np.ndarray | None = None,
+    gray: np.ndarray | None = None,
 ) -> Ruling:
     """Long horizontal and vertical strokes (box borders, table rules), slightly thickened.
     The tolerant ruling is looked for in `print_ink` when given: print lighter than ink, as
-    drop-out colour boxes are, still rules the page."""
+    drop-out colour boxes are, still rules the page; its solid rules also in the `gray` page
+    where print lighter still runs on as a line (`_faint_rules`)."""
     # Measured on the ink: print's light halo makes every stroke thicker in `print_ink`.
     width = _thick_stroke_px(dpi, params)
     strokes = _thick_strokes(ink, width, dpi, params)
+    handwriting = ink  # and print as dark
     ink = cv2.bitwise_and(ink, cv2.bitwise_not(strokes))
     taken = strokes  # what the tolerant ruling's ink lost
     if print_ink is not None:
@@ -62,6 +65,14 @@ def find_ruling(
     if print_ink is not None:
         ink = print_ink
         straight = [_solid_rules(ink, length, params, along_rows) for along_rows in (True, False)]
+    if gray is not None:
+        # The faint rules are light lines only: handwriting's light rims, grown straighter
+        # by the averaging, cut an election sheet's comb in two (a stroke of its 2 a divider).
+        dark = cv2.bitwise_or(taken, cv2.dilate(handwriting, np.ones((5, 5), np.uint8)))
+        straight = [
+            cv2.bitwise_or(rules, _faint_rules(gray, dark, length, params, along_rows))
+            for rules, along_rows in zip(straight, (True, False), strict=True)
+        ]
     else:
         straight = solid
     horizontal, vertical = (
@@ -188,6 +199,22 @@ def _solid_rules(ink: np.ndarray, length: int, params: FieldParams, along_rows: 
     thickened = cv2.dilate(ink, _line(params.ruling_thicken_px, not along_rows))
     lines = cv2.morphologyEx(thickened, cv2.MORPH_OPEN, _line(length, along_rows))
     return cv2.bitwise_and(lines, ink)
+
+
+def _faint_rules(
+    gray: np.ndarray, dark: np.ndarray, length: int, params: FieldParams, along_rows: bool
+) -> np.ndarray:
+    """Solid rules too light for print ink: pixels up to `lightest_rule`, away from `dark`
+    ink, whose grey, averaged over a rule's length along the direction, is as light. Paper
+    noise that light is dense (cream paper at 150 DPI) but averages out to paper; a faint
+    line stays a line."""
+    # Averaged on either side of each pixel, so a line's ends, a box's corners, stay in it.
+    size = (length, 1) if along_rows else (1, length)
+    ends = ((length - 1, 0), (0, 0)) if along_rows else ((0, length - 1), (0, 0))
+    along = np.minimum(*(cv2.blur(gray, size, anchor=anchor) for anchor in ends))
+    light = (gray <= params.lightest_rule) & (along <= params.lightest_rule)
+    faint = cv2.bitwise_and(light.astype(np.uint8) * 255, cv2.bitwise_not(dark))
+    return _solid_rules(faint, length, params, along_rows)
 
 
 def _bridged_rules(

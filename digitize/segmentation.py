@@ -62,7 +62,7 @@ def segment_page(
     `params` the thresholds (None: the defaults)."""
     params = params or SegmentationParams()
     page = clean_page(image, dpi, params.cleanup)
-    ruling = find_ruling(page.ink, page.dpi, params.fields, page.print_ink)
+    ruling = find_ruling(page.ink, page.dpi, params.fields, page.print_ink, page.gray)
     fields = find_fields(ruling, page.dpi, params.fields, params.combs)
     fields = find_tick_combs(fields, page.print_ink, page.dpi, params.combs)
     fields = inherit_column_dividers(fields, page.gray, page.dpi, params.combs, params.ink)

@@ -68,6 +68,12 @@ class FieldParams:
     # border 0.8 mm, a marker 1-1.5 mm) are a pen's, not ruling, unless this long at least
     # (a border; a marker's digit is 5-8 mm tall). At 0.7 mm (4 px at 150 DPI) ballpoint and
     # bold print held the disk too: the election sheet lost 20 of 37 fields.
+    # A long straight rule this light still rules boxes, where its grey averaged along a
+    # rule's length is this light too (paper noise averages out; a line does not): a double
+    # light-blue box blurred at 150 DPI is a band of grey 221-226 (zoo dev seeds 105 and 106:
+    # 13 boxes missed). Nothing that light is bridged: all print at 232 found rules in paper
+    # noise (zoo dev 85.6 -> 82.5 %, dashed boxes 76.7 -> 57.5 %).
+    lightest_rule: int = 232
     thick_stroke_in: float = 0.035
     thick_rule_min_in: float = 0.5
     # ...and spread at least this much (of the stroke's width) both ways: a rule's core, or

@@ -109,3 +109,15 @@ def test_thick_boxes_keep_their_corners_beside_marker_ink(tmp_path, mnist_dir, d
     assert boxes
     missed = [truth.loc[i, "value"] for i in boxes if found[i] is None]
     assert not missed, f"thick boxes at {dpi} DPI not found, holding {missed}"
+
+
+@pytest.mark.parametrize("style", ["double", "thin"])
+def test_light_blue_boxes_blurred_at_150_dpi_are_found(tmp_path, mnist_dir, style):
+    """A light-blue box blurred at 150 DPI is a band of grey lighter than any print ink
+    (221-226): it still rules the page where it runs on as a line."""
+    only = {"box_style": style, "paper": "dropout_blue", "dpi": "150", "degradation": "blur"}
+    truth, found = segmented_forms(tmp_path, mnist_dir, only, forms=2)
+    boxes = [i for i, row in truth.iterrows() if row["kind"] == "box"]
+    assert boxes
+    missed = [truth.loc[i, "value"] for i in boxes if found[i] is None]
+    assert not missed, f"light {style} boxes at 150 DPI not found, holding {missed}"
