@@ -113,7 +113,7 @@ def _thick_strokes(ink: np.ndarray, width: int, dpi: float, params: FieldParams)
     thick printed border is as thick but runs on: it stays."""
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
     cores = cv2.morphologyEx(ink, cv2.MORPH_OPEN, disk)
-    count, labels, stats = _components(cores)
+    _, labels, stats = _components(cores)
     longest = dpi * params.thick_rule_min_in
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     # A thick rule's core is thin across its direction, however broken up by a wavering scan
@@ -123,7 +123,7 @@ def _thick_strokes(ink: np.ndarray, width: int, dpi: float, params: FieldParams)
     short = short[short > 0]
     if not len(short):  # nothing as thick as a marker: no rule is in question
         return np.zeros_like(ink)
-    cores = _chosen_components(labels, count, short)
+    cores = _chosen_components(labels, stats, short)
     # The cores grown back by the disk and a pixel: the stroke's edge goes too; but not
     # a rule the stroke lies on (a straight run of ink as long as a rule, either way), or the
     # box it is written in would open there.
@@ -163,9 +163,9 @@ def _sides_at_ends(
         else:
             for end in (y, y + h):
                 ends[max(0, end - reach) : end + reach, x : x + w] = 255
-    count, labels, _ = _components(across)
+    _, labels, stats = _components(across)
     meeting = np.unique(labels[(ends > 0) & (across > 0)])
-    return _chosen_components(labels, count, meeting[meeting > 0])
+    return _chosen_components(labels, stats, meeting[meeting > 0])
 
 
 def _components(image: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -180,12 +180,16 @@ def _components(image: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     return count, labels, stats
 
 
-def _chosen_components(labels: np.ndarray, count: int, chosen: np.ndarray) -> np.ndarray:
-    """255 on the components `chosen` of a labelling, by a lookup table (np.isin on a page's
-    labels took ten times longer)."""
-    table = np.zeros(count, np.uint8)
-    table[chosen] = 255
-    return table[labels]
+def _chosen_components(labels: np.ndarray, stats: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """255 on the components `chosen` of a labelling, each set within its own bounding box: a
+    few small components of a page (np.isin on the page's labels took 30 ms, a lookup table
+    over them 14)."""
+    chosen_ink = np.zeros(labels.shape, np.uint8)
+    for label in chosen:
+        x, y, width, height = stats[label, :4]
+        box = (slice(y, y + height), slice(x, x + width))
+        chosen_ink[box][labels[box] == label] = 255
+    return chosen_ink
 
 
 def _line(size: int, along_rows: bool) -> np.ndarray:
@@ -211,10 +215,14 @@ def _faint_rules(
     # Averaged on either side of each pixel, so a line's ends, a box's corners, stay in it.
     size = (length, 1) if along_rows else (1, length)
     ends = ((length - 1, 0), (0, 0)) if along_rows else ((0, length - 1), (0, 0))
-    along = np.minimum(*(cv2.blur(gray, size, anchor=anchor) for anchor in ends))
-    light = (gray <= params.lightest_rule) & (along <= params.lightest_rule)
-    faint = cv2.bitwise_and(light.astype(np.uint8) * 255, cv2.bitwise_not(dark))
-    return _solid_rules(faint, length, params, along_rows)
+    along = cv2.min(*(cv2.blur(gray, size, anchor=anchor) for anchor in ends))
+    light = cv2.bitwise_and(_as_light(gray, params), _as_light(along, params))
+    return _solid_rules(cv2.bitwise_and(light, cv2.bitwise_not(dark)), length, params, along_rows)
+
+
+def _as_light(gray: np.ndarray, params: FieldParams) -> np.ndarray:
+    """255 where the grey is no lighter than `lightest_rule`."""
+    return cv2.threshold(gray, params.lightest_rule, 255, cv2.THRESH_BINARY_INV)[1]
 
 
 def _bridged_rules(
