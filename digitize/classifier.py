@@ -50,19 +50,24 @@ class ClassifierLoader(Protocol):
         ...
 
 
+def load_digit_model(path: Path):  # -> keras.Model, imported only when a model is needed
+    """The Keras model in `path`, or a one-line ModelError saying why it cannot be loaded."""
+    with quiet_tensorflow_startup():
+        import keras  # here, not at import time: `--help` should not pay for it
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged or foreign file
+        raise ModelError(f"{path}: cannot load the digit model ({error})") from error
+
+
 class DigitClassifier:
     def __init__(self, model_dir: Path | None = None):
-        with quiet_tensorflow_startup():
-            import keras  # here, not at import time: `--help` should not pay for it
-
         self.model_dir = Path(model_dir) if model_dir else active_model_dir()
         path = self.model_dir / MODEL_NAME
         if not path.is_file():
             raise ModelError(f"{path}: no digit model there (run `digitize retrain`)")
-        try:
-            self.model = keras.models.load_model(path, compile=False)
-        except Exception as error:  # Keras raises many types for a damaged or foreign file
-            raise ModelError(f"{path}: cannot load the digit model ({error})") from error
+        self.model = load_digit_model(path)
         # Only beside the shipped digit model: a retrained one has learnt the user's own styles
         # (seven-segment digits, say), which the shipped not-a-digit model takes for marks
         # (tests/test_learning_loop.py: 44 % -> 10 % before retraining with it, 18 % after).

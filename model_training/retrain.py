@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from digitize.classifier import load_digit_model
 from digitize.errors import ModelError
 from digitize.messages import one_line
 from digitize.model_files import CARD_NAME, MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
@@ -83,8 +84,13 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     model_dir = options.model_dir or user_model_dir()
     baseline_dir = model_dir if read_card(model_dir) else SHIPPED_DIR
     installed_accuracy(baseline_dir)  # a card without its accuracy fails now, not at install
-    if extra is not None and not (baseline_dir / MODEL_NAME).is_file():
-        raise ModelError(f"{baseline_dir / MODEL_NAME}: no model to compare the extra digits with")
+    previous = None  # the model the extra digits' held-out part is compared with, loaded now
+    if extra is not None:
+        if not (baseline_dir / MODEL_NAME).is_file():
+            raise ModelError(
+                f"{baseline_dir / MODEL_NAME}: no model to compare the extra digits with"
+            )
+        previous = load_digit_model(baseline_dir / MODEL_NAME)
     mnist_dir = resolve_mnist_dir(options.mnist_dir)
     if space is None:
         best, results = _installed_architecture(baseline_dir, pins), pd.DataFrame()
@@ -115,7 +121,7 @@ def retrain(options: RetrainOptions) -> RetrainResult:
         results.to_csv(report_dir / RESULTS_CSV, index=False)
         report_files.append(report_dir / RESULTS_CSV)
 
-    extra_accuracy = _extra_accuracy(model, final.extra_held_out, baseline_dir)
+    extra_accuracy = _extra_accuracy(model, final.extra_held_out, previous)
     for when, value in extra_accuracy.items():
         print(f"Held-out extra digits, {when}: {value:.2%}", flush=True)
 
@@ -202,12 +208,11 @@ def _installed_architecture(model_dir: Path, pins: dict[str, object]) -> kt.Hype
 
 
 def _extra_accuracy(
-    model: keras.Model, held_out: Split | None, baseline_dir: Path
+    model: keras.Model, held_out: Split | None, previous: keras.Model | None
 ) -> dict[str, float]:
     """Accuracy on the held-out extra digits: of the model in use before, and of the new one."""
-    if held_out is None:
+    if held_out is None or previous is None:
         return {}
-    previous = keras.models.load_model(baseline_dir / MODEL_NAME, compile=False)
     return {
         "before": evaluate(previous, held_out).accuracy,
         "after": evaluate(model, held_out).accuracy,

@@ -187,3 +187,21 @@ def test_bad_extra_digits_from_the_command_line(tmp_path, mnist_dir):
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.count("\n") == 1 and "bad.png" in run.stderr, run.stderr
     assert run.stdout == ""
+
+
+def test_damaged_model_to_compare_extra_digits_with_fails_before_training(cli_retrain, tmp_path):
+    """The model the extra digits are compared with is loaded at the start: damaged, it is one
+    line before any training, not a traceback after it."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "digits.json").write_text('{"test_accuracy": 0.99}')
+    (models / "digits.keras").write_bytes(b"PK\x03\x04 not a keras archive")
+    folder = tmp_path / "digits"
+    for label in "0123456789":
+        (folder / label).mkdir(parents=True)
+        (folder / label / "a.png").write_bytes(_good_png())
+    result = cli_retrain("--extra-digits", str(folder))
+    assert result.exit_code == ModelError.exit_code == 3, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "digits.keras" in lines[0], result.output
+    assert not (tmp_path / "search").exists()  # nothing was started
