@@ -67,7 +67,13 @@ def find_digits(page: CleanPage, target: Field, params: DigitParams = DigitParam
     # of a pencil stroke stays with its digit while faint dirt on its own stays paper.
     faint = cv2.bitwise_and(page.faint_ink[interior.slice()], inside)
     clear = cv2.bitwise_and(page.ink[interior.slice()], inside)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    # Pieces a pixel or two apart are one stroke: pencil and bi-level scans break strokes up,
+    # and each piece, read alone, is a 1. Joined for grouping only: each digit keeps its ink.
+    joined = cv2.bitwise_and(
+        cv2.morphologyEx(faint, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), inside
+    )
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    labels[faint == 0] = 0
     inked = set(np.unique(labels[clear > 0]).tolist())
     blobs = [
         _Blob(Box(x, y, x + w, y + h), [label], int(area))
