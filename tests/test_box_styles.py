@@ -77,6 +77,7 @@ def test_combs_are_one_field_with_a_cell_per_digit(tmp_path, mnist_dir, style):
         assert len(field.field.cells) >= len(truth.loc[i, "value"])
 
 
+@pytest.mark.slow  # six forms segmented: 9 s
 def test_checkboxes_are_read_as_marked_or_not(tmp_path, mnist_dir):
     truth, found = segmented_forms(tmp_path, mnist_dir, {}, forms=6)
     boxes = [i for i, row in truth.iterrows() if row["kind"] == "checkbox"]
@@ -97,6 +98,7 @@ def test_drop_out_colour_boxes_are_found(tmp_path, mnist_dir, paper):
     assert not missed, f"{paper}: fields not found, holding {missed}"
 
 
+@pytest.mark.slow  # two forms a DPI, 300 DPI: 3 s
 @pytest.mark.parametrize("dpi", ["150", "200", "300"])
 def test_thick_boxes_keep_their_corners_beside_marker_ink(tmp_path, mnist_dir, dpi):
     """A thick border (0.8 mm) is nearly as thick as a marker's stroke: where the pen's

@@ -179,6 +179,7 @@ FLOORS = {  # page: (least exact digit fields of all, of)
 }
 
 
+@pytest.mark.slow  # five real pages scanned: 4 s
 @pytest.mark.model
 @pytest.mark.skipif(not REAL_SCANS.is_dir(), reason=f"{REAL_SCANS} not found")
 def test_election_sheets_and_the_second_nist_form_keep_their_fields(tmp_path):

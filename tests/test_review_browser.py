@@ -268,6 +268,7 @@ def test_a_second_review_resumes(browser, review):
     page.close()
 
 
+@pytest.mark.slow  # waits on slow images: 5 s
 def test_enter_never_saves_against_a_stale_image(browser, handmade):
     """The next field's image is slow: until it is there, the page keeps the field leaving
     (image and value together) with every input off, and keys pressed meanwhile do nothing."""
@@ -304,6 +305,7 @@ def test_enter_never_saves_against_a_stale_image(browser, handmade):
     page.close()
 
 
+@pytest.mark.slow  # waits on slow images: 5 s
 def test_changing_the_order_waits_for_the_image_too(browser, handmade):
     from playwright.sync_api import expect
 

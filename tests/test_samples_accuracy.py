@@ -9,7 +9,8 @@ import pytest
 from digitize.scan import ScanOptions, scan
 from digitize.scoring import OUTPUT_COLUMNS, read_csv_for_scoring, score
 
-pytestmark = pytest.mark.model  # the accuracy promised is the shipped model's
+# The accuracy promised is the shipped model's; scanning every sample takes 7 s.
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -96,6 +96,7 @@ def test_special_fields_say_what_to_expect(truth):
     assert (numbers[numbers["kind"] == "comb"]["box_style"] == "").all()
 
 
+@pytest.mark.slow  # draws forms twice: 4 s
 def test_the_cli_draws_the_forms_the_truth_names_the_same_each_time(
     tmp_path, mnist_dir, monkeypatch
 ):
