@@ -55,16 +55,29 @@ def find_fields(
     # solid border was found, its holes stand (the tolerant one bridges some handwriting).
     # A solid hole inside a tolerant one is its content (a 0 of straight strokes in a dotted
     # box): the tolerant ruling holds every solid rule, so no other solid hole is inside one.
-    tolerant = [
-        hole
-        for hole in _holes(ruling.tolerant, dpi, params)
-        if not any(
-            _overlap(hole.box, s.box) > params.tolerant_overlap and not _inside(s.box, hole.box)
-            for s in solid
-        )
-    ]
+    tolerant = _holes_beside(_holes(ruling.tolerant, dpi, params), solid, params)
+    if ruling.fallback is not None:
+        fallback = _holes_beside(_holes(ruling.fallback, dpi, params), solid, params)
+        tolerant += [
+            hole
+            for hole in fallback
+            if not any(_overlap(hole.box, t.box) > params.tolerant_overlap for t in tolerant)
+        ]
     cells = [s for s in solid if not any(_inside(s.box, t.box) for t in tolerant)] + tolerant
     return reading_order(_group_cells(cells, ruling.solid, dpi, params, combs), params)
+
+
+def _holes_beside(holes: list[Cell], found: list[Cell], params: FieldParams) -> list[Cell]:
+    """The holes of a more tolerant reading that no hole already found overlaps (one inside
+    a tolerant hole is its content, not a rival)."""
+    return [
+        hole
+        for hole in holes
+        if not any(
+            _overlap(hole.box, f.box) > params.tolerant_overlap and not _inside(f.box, hole.box)
+            for f in found
+        )
+    ]
 
 
 def _overlap(a: Box, b: Box) -> float:

@@ -123,3 +123,15 @@ def test_light_blue_boxes_blurred_at_150_dpi_are_found(tmp_path, mnist_dir, styl
     assert boxes
     missed = [truth.loc[i, "value"] for i in boxes if found[i] is None]
     assert not missed, f"light {style} boxes at 150 DPI not found, holding {missed}"
+
+
+def test_dashed_boxes_on_noisy_grey_paper_are_found(tmp_path, mnist_dir):
+    """On grey paper with a scanner's noise, print ink (all but the paper) is specks
+    everywhere, and bridging them fills a dashed box; the dark ink alone still holds its
+    dashes."""
+    only = {"box_style": "dashed", "paper": "grey", "dpi": "150", "degradation": "noise"}
+    truth, found = segmented_forms(tmp_path, mnist_dir, only, forms=2)
+    boxes = [i for i, row in truth.iterrows() if row["kind"] == "box"]
+    assert boxes
+    missed = [truth.loc[i, "value"] for i in boxes if found[i] is None]
+    assert not missed, f"dashed boxes on noisy grey paper not found, holding {missed}"
