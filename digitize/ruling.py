@@ -52,6 +52,9 @@ def find_ruling(
     width = _thick_stroke_px(dpi, params)
     strokes = _thick_strokes(ink, width, dpi, params)
     handwriting = ink  # and print as dark
+    noisy = print_ink is not None and cv2.countNonZero(print_ink) > (
+        params.noisy_print_ratio * cv2.countNonZero(ink)
+    )
     ink = cv2.bitwise_and(ink, cv2.bitwise_not(strokes))
     taken = strokes  # what the tolerant ruling's ink lost
     if print_ink is not None:
@@ -81,7 +84,7 @@ def find_ruling(
     bridging = _Bridging(taken, gap, thin, length, rejoin + 4 + 2 * gap)
     square = np.ones((params.ruling_bridge_px, params.ruling_bridge_px), np.uint8)
     fallback = None
-    if print_ink is not None:
+    if noisy:
         # Print ink is all but the paper: on grey paper with a scanner's noise it is specks
         # everywhere, and bridged, they fill a dashed box (zoo dev seed 102, 150 DPI: 5 boxes
         # missed); the dark ink alone still holds its dashes.

@@ -74,6 +74,11 @@ class FieldParams:
     # 13 boxes missed). Nothing that light is bridged: all print at 232 found rules in paper
     # noise (zoo dev 85.6 -> 82.5 %, dashed boxes 76.7 -> 57.5 %).
     lightest_rule: int = 232
+    # Print ink is noisy, and the ruling is read in the dark ink alone as well, when it holds
+    # this many times the dark ink's pixels: the bundled samples and real pages hold 1.09-1.49,
+    # the grey and cream zoo pages whose dashed boxes the noise filled 1.89-4.07. The reading
+    # costs ~0.1 s a page at 300 DPI, so it is not made on every page.
+    noisy_print_ratio: float = 1.7
     thick_stroke_in: float = 0.035
     thick_rule_min_in: float = 0.5
     # ...and spread at least this much (of the stroke's width) both ways: a rule's core, or
