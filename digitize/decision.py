@@ -7,6 +7,7 @@ a person should look at it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 
@@ -42,6 +43,9 @@ class FieldReading:
     # (n, 28, 28) normalized marks behind `value`, one per mark: the digits, and the marks left
     # out as no digit (a style the not-a-digit model does not know is corrected and learnt)
     digit_images: np.ndarray
+    # (len(value), 10) softmax rows of the digits in `value`: a rule may take a runner-up
+    # reading of an uncertain digit (digitize.rules)
+    digit_probabilities: np.ndarray = dataclass_field(default_factory=lambda: np.zeros((0, 10)))
 
     @property
     def reasons(self) -> tuple[ReviewReason, ...]:
@@ -145,6 +149,7 @@ def _decide(
         box=_fractions_of_input(found.field.box, segmented.page.rotation, width, height),
         outer=found.field.box,
         digit_images=segmented.images[marks],
+        digit_probabilities=digits if found.checkbox is None else np.zeros((0, 10)),
     )
 
 

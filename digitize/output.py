@@ -53,6 +53,8 @@ COLUMNS = [
     "review_reasons",
     "review_below",
     "kind",
+    "label",
+    "review_notes",
 ]
 # Written by `digitize review` after the scan's own.
 REVIEW_COLUMNS = ["reviewed_value", "reviewed"]
@@ -200,6 +202,8 @@ def entry_cells(entry: Entry) -> dict[str, object]:
             "review_reasons": ";".join(str(r) for r in result.reasons),
             "review_below": result.review_below,
             "kind": result.kind,
+            "label": result.label,
+            "review_notes": result.review_notes,
         }
     )
     decision = entry.decision
@@ -356,6 +360,8 @@ def _entry(row: dict[str, str], known: set[str]) -> Entry:
         reasons=reasons,
         crop=row["crop"],
         kind=row.get("kind", "").strip() or "box",  # not recorded before checkboxes
+        label=row.get("label", ""),  # not recorded before labels
+        review_notes=row.get("review_notes", ""),
     )
     return Entry(
         result=result,

@@ -68,6 +68,11 @@ class FieldResult:
     # "box", "comb", "cell" (a table cell), "label" (a table label cell with digits) or
     # "checkbox" (value "1" marked, "0" empty).
     kind: str = "box"
+    # The printed text that names the field (its row and column header for a table cell), or
+    # its name in the template the scan was given; empty when none was read.
+    label: str = ""
+    # Readable sentences for the reviewer: the rule a value broke, a repair made by a rule.
+    review_notes: str = ""
 
     @property
     def needs_review(self) -> bool:

@@ -232,7 +232,7 @@ def test_text_quoted_numbers_not(tmp_path):
     line = path.read_text(encoding="utf-8").splitlines()[1]
     assert line == (
         '"a,b.png",1,"field_1","007",0.5,"true",0.1,0.2,0.3,0.4,'
-        '"0.9000;0.8000;0.7000","","low_confidence",0.99,"box"'
+        '"0.9000;0.8000;0.7000","","low_confidence",0.99,"box","",""'
     )
 
 
