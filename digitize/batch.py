@@ -1,11 +1,12 @@
 """The state of one scan and the files that record it.
 
 Which files are done (their entries), which failed and why, which pages of the files in
-progress have come back. Each finished file is committed to the entries CSV at once,
-atomically, so an interruption loses nothing and `--resume` redoes nothing that was
-committed. Resuming keeps each kept row as it was, a person's review decisions included, and
-knows a kept file however it is spelt now. One scan at a time writes an entries CSV: a lock
-beside it (`<out>.lock`) refuses a second.
+progress have come back. Each finished file is committed to the output at once, atomically,
+so an interruption loses nothing and `--resume` redoes nothing that was committed. The output
+is in the format and layout asked for (`digitize.output_formats`); the errors CSV is written
+whatever the format. Resuming keeps each kept row as it was, a person's review decisions
+included, and knows a kept file however it is spelt now. One scan at a time writes an
+output: a lock beside it (`<out>.lock`) refuses a second.
 """
 
 from __future__ import annotations
@@ -16,18 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digitize.errors import CsvError, UsageError
-from digitize.output import (
-    read_entries,
-    read_table,
-    same_file,
-    writable_text,
-    write_entries,
-    write_errors,
-)
+from digitize.output import read_table, same_file, writable_text, write_errors
+from digitize.output_formats import read_output, write_output
 from digitize.output_lock import OutputLock
 from digitize.page_task import PageResult
 from digitize.progress import ScanListener
 from digitize.records import Entry, ReviewDecision
+from digitize.wide_layout import Layout
 
 COMMIT_INTERVAL_S = 1.0  # rewrite the output at most this often while files complete
 
@@ -62,8 +58,16 @@ class ScanSummary:
 class Batch:
     """A scan's state; a context manager, holding the lock on `out` from the start to the end."""
 
-    def __init__(self, out: Path, errors: Path, listener: ScanListener, resume: bool):
+    def __init__(
+        self,
+        out: Path,
+        errors: Path,
+        listener: ScanListener,
+        resume: bool,
+        layout: Layout = Layout.LONG,
+    ):
         self.out, self.errors_path, self.listener = out, errors, listener
+        self.layout = layout
         self.lock = OutputLock(out)  # before the output is read: no other scan changes it now
         try:
             self._start(resume)
@@ -151,7 +155,7 @@ class Batch:
         self.listener.report(writable_text(f"{file}: {reason}"))  # named as in the CSV
 
     def commit(self, force: bool = False) -> None:
-        """Write the entries and errors CSVs (atomically), at most every COMMIT_INTERVAL_S."""
+        """Write the output and the errors CSV (atomically), at most every COMMIT_INTERVAL_S."""
         if not force and time.monotonic() - self.last_commit < COMMIT_INTERVAL_S:
             return
         self._take_decisions_saved_since()
@@ -159,7 +163,7 @@ class Batch:
         files = sorted(self.committed, key=lambda file: self.position.get(file, -1))
         entries = [entry for file in files for entry in self.committed[file]]
         try:
-            write_entries(entries, self.out, self.columns)
+            write_output(entries, self.out, self.layout, self.columns, self.errors)
             write_errors(self.errors, self.errors_path)
         except OSError as error:
             raise UsageError(
@@ -175,9 +179,9 @@ class Batch:
         if self.written is None or _signature(self.out) == self.written:
             return
         try:
-            on_disk = read_entries(self.out)
+            on_disk = read_output(self.out)
         except CsvError:
-            return  # not a CSV digitize can read any more: it holds no decisions to keep
+            return  # not an output digitize can read (back): it holds no decisions to keep
         decisions: dict[tuple[str, int, str], ReviewDecision | None] = {
             _row_key(entry): entry.decision for entry in on_disk.entries
         }
@@ -214,7 +218,7 @@ def _committed_entries(out: Path) -> tuple[dict[str, list[Entry]], list[str] | N
     if out.stat().st_size == 0:
         return {}, None  # e.g. made by `touch`: nothing done yet
     try:
-        found = read_entries(out, what="--out")
+        found = read_output(out, what="--out")
     except CsvError as error:
         raise UsageError(f"cannot resume: {error}") from None
     by_file: dict[str, list[Entry]] = {}

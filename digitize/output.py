@@ -1,6 +1,6 @@
 """The files a scan writes, and the CSVs digitize reads back: the entries (a contract other
 tools read), the errors and the field crops. This is the only module that turns records into
-CSV cells and back.
+cells and back (`digitize.output_formats` writes the same cells as a workbook or JSON lines).
 
 Every file is rewritten atomically (a temporary file renamed over the old one), so a reader or
 an interrupted run never sees half a file. Text cells are quoted and spreadsheet-safe; a
@@ -130,21 +130,33 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
         raise
 
 
-def write_table(rows: Iterable[Mapping[str, object]], path: Path, columns: list[str]) -> None:
-    """Rows of cells (numbers or text) written atomically, text quoted and spreadsheet-safe."""
+def write_table(
+    rows: Iterable[Mapping[str, object]],
+    path: Path,
+    columns: list[str],
+    numbers: frozenset[str] = NUMBER_COLUMNS,
+) -> None:
+    """Rows of cells written atomically: the `numbers` columns' numbers unquoted, everything
+    else (column names too: a wide output's come from printed labels) quoted text, made
+    spreadsheet-safe."""
     with atomic_write(path) as stream:
         writer = csv.writer(stream, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow([spreadsheet_safe(writable_text(column)) for column in columns])
         for row in rows:
-            writer.writerow([_cell(column, row.get(column, "")) for column in columns])
+            cells = (cell_value(row.get(column, ""), column in numbers) for column in columns)
+            writer.writerow(
+                [c if isinstance(c, (int, float)) else spreadsheet_safe(c) for c in cells]
+            )
 
 
-def _cell(column: str, value: object) -> object:
-    if column in NUMBER_COLUMNS:
-        number = _as_number(value)
-        if isinstance(number, (int, float)):
-            return number
-    return spreadsheet_safe(writable_text("" if value is None else str(value)))
+def cell_value(value: object, number: bool) -> int | float | str:
+    """A cell as digitize writes it, in any format: a number when its column holds numbers
+    (`number`) and it is one, else its text as UTF-8 can hold it."""
+    if number:
+        found = _as_number(value)
+        if isinstance(found, (int, float)) and not isinstance(found, bool):
+            return found
+    return writable_text("" if value is None else str(value))
 
 
 def _as_number(value: object) -> object:
@@ -297,7 +309,7 @@ def read_table(path: Path, required: Iterable[str] = (), what: str = "") -> pd.D
         raise CsvError(f"{where}: not a CSV file ({one_line(error)})") from None
     except OSError as error:
         raise CsvError(f"{where}: cannot read ({error.strerror or error})") from None
-    frame.columns = [str(column).strip() for column in frame.columns]
+    frame.columns = [unneutralize(str(column).strip()) for column in frame.columns]
     missing = [column for column in required if column not in frame.columns]
     if missing:
         raise CsvError(f"{where}: missing columns {', '.join(missing)}")
@@ -316,22 +328,33 @@ class EntriesFile:
 def read_entries(path: Path, what: str = "") -> EntriesFile:
     """An entries CSV written by `digitize scan` (and perhaps `digitize review`), as records."""
     frame = read_table(path, what=what)
-    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+    rows: list[dict[str, str]] = frame.to_dict("records")  # type: ignore[assignment]
+    return entries_from_rows(rows, list(frame.columns), f"{what} {path}".strip())
+
+
+def entries_from_rows(
+    rows: list[dict[str, str]],
+    columns: list[str],
+    where: str,
+    kind: str = "an entries CSV",
+    first_line: int = 2,
+) -> EntriesFile:
+    """Rows of text cells (as any entries file is read: a CSV, a workbook, JSON lines) as
+    records; CsvError naming `where` and the line (`first_line` is the first row's) when
+    they are not the entries a scan writes (`kind`: what they were meant to be)."""
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
-        where = f"{what} {path}".strip()
         raise CsvError(
-            f"{where}: not an entries CSV written by `digitize scan` "
-            f"(no column {', '.join(missing)})"
+            f"{where}: not {kind} written by `digitize scan` (no column {', '.join(missing)})"
         )
     known = set(COLUMNS) | set(REVIEW_COLUMNS)
     entries = []
-    rows: list[dict[str, str]] = frame.to_dict("records")  # type: ignore[assignment]
-    for line, row in enumerate(rows, start=2):
+    for line, row in enumerate(rows, start=first_line):
         try:
             entries.append(_entry(row, known))
         except ValueError as error:
-            raise CsvError(f"{what} {path}:{line}: {error}".strip()) from None
-    return EntriesFile(entries=entries, columns=list(frame.columns))
+            raise CsvError(f"{where}:{line}: {error}") from None
+    return EntriesFile(entries=entries, columns=list(columns))
 
 
 def _entry(row: dict[str, str], known: set[str]) -> Entry:

@@ -262,13 +262,13 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     before = path.read_bytes()
     written = []
 
-    def fail_on_the_fiftieth_row(column, value):
-        written.append(column)
+    def fail_on_the_fiftieth_row(value, number):
+        written.append(value)
         if len(written) > 50 * len(COLUMNS):
             raise KeyboardInterrupt  # as if Ctrl-C came mid-write
-        return value
+        return str(value)
 
-    monkeypatch.setattr("digitize.output._cell", fail_on_the_fiftieth_row)
+    monkeypatch.setattr("digitize.output.cell_value", fail_on_the_fiftieth_row)
     with pytest.raises(KeyboardInterrupt):
         write_entries([entry(page=n) for n in range(1, 100)], path)
     assert path.read_bytes() == before

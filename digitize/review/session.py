@@ -16,6 +16,7 @@ from digitize.classifier import ClassifierLoader, KerasModel
 from digitize.errors import DigitizeError
 from digitize.exit_codes import ExitCode
 from digitize.model_files import active_model_dir
+from digitize.output_formats import check_reviewable
 from digitize.output_lock import ReviewLock
 from digitize.records import Entry
 from digitize.review.corrections import ApplyResult, apply_corrections
@@ -90,6 +91,7 @@ def review(
     corrections row, a source file not found). Returns when Finish is pressed in the page,
     on Ctrl-C or SIGTERM, or at once with --apply or nothing to review. One review at a
     time: a second on the same CSV is a UsageError (each saves the decisions it holds)."""
+    check_reviewable(options.entries)  # a workbook or a wide output: said before any lock
     with ReviewLock(options.entries):  # before reading: no other review saves it now
         return _review(options, announce, warn)
 
