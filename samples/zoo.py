@@ -13,7 +13,7 @@ are drawn as jittered pen strokes. Everything random comes from `--seed`.
     python samples/zoo.py --seed 101 --out /tmp/zoo [--forms 12] [--only ink=pencil] [--mnist-dir DIR]
 
 Writes OUT/forms/*, OUT/truth.csv (generate.py's columns, plus `expect`, `kind`, `special`, one
-column per axis and `format`) and OUT/forms.csv (each file's axis values).
+column per axis, `format` and `label`) and OUT/forms.csv (each file's axis values).
 
 Seeds: DEV_SEEDS (101-106) are for developing against; HELD_OUT_SEEDS (9013, 9014, 9015)
 are reserved for the final measurement and must not be generated or looked at before then.
@@ -66,7 +66,9 @@ AXES: dict[str, tuple[str, ...]] = {
 }
 SPECIALS = ("none", "letters", "x_filler", "checkbox")
 EXPECTS = ("digits", "not_digits", "checkbox")
-TRUTH_COLUMNS = [*generate.TRUTH_COLUMNS, "expect", "kind", "special", *AXES, "format"]
+# `label`: the printed text that names the field (digitize.labels' rule): a box's or comb's
+# label; a checkbox's question and its own answer, "Paid? / Yes".
+TRUTH_COLUMNS = [*generate.TRUTH_COLUMNS, "expect", "kind", "special", *AXES, "format", "label"]
 FORM_COLUMNS = ["file", "pages", *AXES, "format", "colour"]
 
 # Digits per class each form may take from its own slice of the shuffled test split: 18 forms
@@ -229,6 +231,7 @@ class ZooField:
     guides_inside: bool = False  # grey in the cells, else small black letters above them
     axes: tuple[tuple[str, str], ...] = ()  # this field's own axis values, where not the form's
     # (a comb without guides on a guides form is a "shared" one)
+    label: str = ""  # truth: the printed text that names it (TRUTH_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -330,8 +333,10 @@ def place_box(sheet: ZooPage, slot: Slot, style: Style, rng: np.random.Generator
     width = min(slot.width, max(rng.uniform(28, 60), needed))
     x0 = slot.x + LABEL_ZONE * slot.label_left
     box = Rect(x0, slot.y, x0 + width, slot.y + height)
-    sheet.fields.append(ZooField("box", box, maybe_empty(value, rng), "digits", prefix=prefix))
-    label(sheet, slot, box, str(rng.choice(LABELS[purpose])))
+    written = maybe_empty(value, rng)
+    name = str(rng.choice(LABELS[purpose]))  # drawn after the value: the forms stay as they were
+    sheet.fields.append(ZooField("box", box, written, "digits", prefix=prefix, label=name))
+    label(sheet, slot, box, name)
     if slot.label_left and purpose in UNITS and width + 10 < slot.width:
         # A unit printed just right of the box: print next to a box that is not its value.
         sheet.texts.append(
@@ -392,6 +397,8 @@ def place_comb(
     actual_style = "shared" if comb_style == "guides" and not guides else comb_style
     inside = bool(rng.random() < 0.5)
     special = kind if kind in ("letters", "x_filler") else "none"
+    above = bool(guides) and not inside
+    name = str(rng.choice(LABELS[purpose]))
     sheet.fields.append(
         ZooField(
             "comb",
@@ -404,10 +411,10 @@ def place_comb(
             guides=guides,
             guides_inside=inside,
             axes=(("comb_style", actual_style),),
+            label=name,
         )
     )
-    above = bool(guides) and not inside
-    label(sheet, slot, box, str(rng.choice(LABELS[purpose])), over_guides=above)
+    label(sheet, slot, box, name, over_guides=above)
     if guides:
         add_guides(sheet, rects, guides, inside)
 
@@ -468,28 +475,33 @@ def add_guides(sheet: ZooPage, rects: Sequence[Rect], guides: str, inside: bool)
 
 
 def place_checkboxes(sheet: ZooPage, slot: Slot, rng: np.random.Generator) -> None:
-    """A question and two or three checkboxes, each with its printed answer right of it."""
+    """A question and two or three checkboxes, each with its printed answer right of it; each
+    checkbox's label is the question and its answer, "Paid? / Yes"."""
     answers = CHECK_LABELS[int(rng.integers(0, len(CHECK_LABELS)))]
     size = rng.uniform(4.0, 5.0)
     x = slot.x + LABEL_ZONE * slot.label_left
     y = slot.y + rng.uniform(1, 4)
-    first: Rect | None = None
+    boxes: list[tuple[Rect, str]] = []  # (box, mark)
     for answer in answers:
         box = Rect(x, y, x + size, y + size)
-        first = first or box
-        mark = str(rng.choice(["tick", "cross"])) if rng.random() < 0.5 else ""
-        sheet.fields.append(
-            ZooField("checkbox", box, "1" if mark else "0", "checkbox", "checkbox", marks=(mark,))
-        )
+        boxes.append((box, str(rng.choice(["tick", "cross"])) if rng.random() < 0.5 else ""))
         sheet.texts.append(Printed(Text(box.x1 + 1.5, (box.y0 + box.y1) / 2, answer, anchor="lm")))
         x += size + 1.5 + 2.2 * len(answer) + 5
-    assert first is not None
-    label(
-        sheet,
-        slot,
-        Rect(first.x0, slot.y, first.x1, slot.y + 10),
-        str(rng.choice(LABELS["checkbox"])),
-    )
+    question = str(rng.choice(LABELS["checkbox"]))
+    for (box, mark), answer in zip(boxes, answers):
+        sheet.fields.append(
+            ZooField(
+                "checkbox",
+                box,
+                "1" if mark else "0",
+                "checkbox",
+                "checkbox",
+                marks=(mark,),
+                label=f"{question} / {answer}",
+            )
+        )
+    first = boxes[0][0]
+    label(sheet, slot, Rect(first.x0, slot.y, first.x1, slot.y + 10), question)
 
 
 def label(sheet: ZooPage, slot: Slot, box: Rect, text: str, over_guides: bool = False) -> None:
@@ -1003,6 +1015,7 @@ def truth_row(
         "special": form_field.special,
         **axes,
         "format": form.style.file_format,
+        "label": form_field.label,
     }
 
 
