@@ -13,6 +13,7 @@ from digitize.decision import DEFAULT_REVIEW_BELOW
 from digitize.errors import DigitizeError, UsageError
 from digitize.exit_codes import ExitCode
 from digitize.tensorflow_startup import quiet_tensorflow_startup
+from digitize.wide_layout import Layout
 
 app = typer.Typer(
     help="Read handwritten numbers in scanned forms into a CSV.",
@@ -55,7 +56,14 @@ def scan(
             show_default=False,
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The CSV to write: one row per field.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The file to write: .csv (default), .xlsx (Excel) or .jsonl (JSON lines).",
+        ),
+    ],
     errors: Annotated[
         Path | None,
         typer.Option(
@@ -92,6 +100,22 @@ def scan(
             help="Use the model in DIR [default: retrained model if any, else the shipped one]."
         ),
     ] = None,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            help="Name the fields by this form template (`digitize template make`) and check its rules."
+        ),
+    ] = None,
+    labels: Annotated[
+        bool,
+        typer.Option(
+            "--labels/--no-labels", help="Read each field's printed label (tesseract-ocr)."
+        ),
+    ] = True,
+    layout: Annotated[
+        Layout,
+        typer.Option(help="long: a row per field; wide: a row per page, a column per field."),
+    ] = Layout.LONG,
 ) -> None:
     """Read the handwritten numbers in the boxes of scanned forms into a CSV."""
     from digitize.progress import ScanProgress
@@ -108,6 +132,9 @@ def scan(
         resume=resume,
         workers=workers,
         model_dir=model_dir,
+        template=template,
+        labels=labels,
+        layout=layout,
     )
     interrupted = f"finished files are in {out}: rerun with --resume to go on"
     with reported(interrupted), ScanProgress() as progress:
@@ -308,6 +335,46 @@ def review(
             warn=lambda message: typer.echo(f"digitize: {message}", err=True),
         )
     typer.echo(summary.describe(), err=True)
+
+
+template_app = typer.Typer(
+    help="Form templates: the fields of a form that comes back again and again, by name.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(template_app, name="template")
+
+
+@template_app.command("make")
+def template_make(
+    form: Annotated[
+        Path,
+        typer.Argument(help="A scanned page of the form, blank or filled.", show_default=False),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The template (.toml) to write.")],
+    page: Annotated[int, typer.Option(min=1, help="Which page of FORM.")] = 1,
+    dpi: Annotated[int, typer.Option(min=72, max=1200, help="Resolution for PDFs.")] = 300,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(help="Use the model in DIR [default: retrained model if any, else shipped]."),
+    ] = None,
+) -> None:
+    """Write a form template from one scanned page: each field's box, kind and printed label
+    as its name, with rule slots for a person to fill in."""
+    from digitize.classifier import KerasModel
+    from digitize.model_files import active_model_dir
+    from digitize.template_making import make_template
+
+    with reported("nothing was written"):
+        made, missing = make_template(
+            form, out, page, dpi, KerasModel(model_dir or active_model_dir())
+        )
+    if missing is not None:
+        typer.echo(f"digitize: {missing}; fields are named field_N", err=True)
+    named = sum(not f.name.startswith("field_") for f in made.fields)
+    typer.echo(
+        f"Wrote {out}: {len(made.fields)} fields, {named} named by their printed labels", err=True
+    )
 
 
 @app.command("reset-model")

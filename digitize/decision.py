@@ -46,6 +46,7 @@ class FieldReading:
     # (len(value), 10) softmax rows of the digits in `value`: a rule may take a runner-up
     # reading of an uncertain digit (digitize.rules)
     digit_probabilities: np.ndarray = dataclass_field(default_factory=lambda: np.zeros((0, 10)))
+    cells: int = 1  # a comb's cells (a form template records them)
 
     @property
     def reasons(self) -> tuple[ReviewReason, ...]:
@@ -150,6 +151,7 @@ def _decide(
         outer=found.field.box,
         digit_images=segmented.images[marks],
         digit_probabilities=digits if found.checkbox is None else np.zeros((0, 10)),
+        cells=max(1, len(found.field.cells)),
     )
 
 

@@ -10,10 +10,13 @@ from pathlib import Path
 
 from digitize.classifier import Classifier
 from digitize.errors import InputError
+from digitize.labels import read_labels
 from digitize.output import save_crop, writable_text
-from digitize.pages import load_page
+from digitize.pages import Page, load_page
 from digitize.reading import PageReading, ReadParams, read_page
 from digitize.records import FieldResult
+from digitize.template import Template
+from digitize.templated import apply_template
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class PageTask:
     dpi: int  # for rasterizing PDFs
     params: ReadParams
     crops: Path | None = None  # save each field's image here
+    template: Template | None = None  # name the fields by it, check its rules
+    labels: bool = True  # read the printed labels (tesseract); a template's names replace them
 
 
 @dataclass
@@ -48,7 +53,7 @@ def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
     loaded = time.perf_counter() - started
     try:
         reading = read_page(page, classifier, task.params)
-        result.fields = [_record(task, reading, number) for number in range(len(reading.fields))]
+        result.fields = _records(task, page, reading)
     except OSError as error:  # a crop not written (disk full, folder gone): the page failed
         result.fields = []
         where = writable_text(str(error.filename or task.crops))
@@ -64,7 +69,28 @@ def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
     return result
 
 
-def _record(task: PageTask, reading: PageReading, number: int) -> FieldResult:
+def _records(task: PageTask, page: Page, reading: PageReading) -> list[FieldResult]:
+    """The page's rows: its fields as read, labelled; under a template, the template's."""
+    labels = [""] * len(reading.fields)
+    if task.labels and task.template is None:
+        labels = read_labels(reading)
+    records = [_record(task, reading, n, labels[n]) for n in range(len(reading.fields))]
+    if task.template is None:
+        return records
+    height, width = page.image.shape[:2]
+    blank = FieldResult(
+        task.file, task.page, "", "", 0.0, (), (0, 0, 0, 0), task.params.review_below
+    )
+    return apply_template(
+        task.template,
+        blank,
+        records,
+        [found.digit_probabilities for found in reading.fields],
+        aspect=height / width,
+    )
+
+
+def _record(task: PageTask, reading: PageReading, number: int, label: str) -> FieldResult:
     found = reading.fields[number]
     crop = ""
     if task.crops is not None:
@@ -81,6 +107,7 @@ def _record(task: PageTask, reading: PageReading, number: int) -> FieldResult:
         reasons=found.reasons,
         crop=crop,
         kind=found.kind,
+        label=label,
     )
 
 

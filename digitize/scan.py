@@ -18,12 +18,15 @@ from digitize.decision import DEFAULT_REVIEW_BELOW
 from digitize.errors import InputError, UsageError
 from digitize.executor import make_executor
 from digitize.interrupts import terminate_as_interrupt
+from digitize.labels import tesseract_missing
 from digitize.model_files import active_model_dir
 from digitize.output import check_writable_folder, same_file
 from digitize.page_task import PageTask
 from digitize.pages import count_pages, expand_inputs
 from digitize.progress import QuietListener, ScanListener
 from digitize.reading import ReadParams
+from digitize.template import Template, load_template
+from digitize.wide_layout import Layout
 
 __all__ = ["ScanOptions", "ScanSummary", "scan"]
 
@@ -39,7 +42,13 @@ class ScanOptions:
     resume: bool = False
     workers: int | None = None  # default: the machine's cores
     model_dir: Path | None = None  # default: the active model (retrained, else shipped)
+    template: Path | None = None  # name the fields by this form template (digitize.template)
+    labels: bool = True  # read each field's printed label (tesseract)
+    layout: Layout = Layout.LONG  # a row per field, or per page (digitize.wide_layout)
     classifier: ClassifierLoader | None = field(default=None, compare=False)  # overrides model_dir
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layout", Layout.parse(self.layout))  # "wide" as well
 
     @property
     def errors_path(self) -> Path:
@@ -54,13 +63,14 @@ def scan(options: ScanOptions, listener: ScanListener | None = None) -> ScanSumm
     KeyboardInterrupt with every finished file in the output."""
     listener = listener or QuietListener()
     check_outputs(options)
+    template = load_template(options.template) if options.template is not None else None
     loader = options.loader()
     loader.check()  # a missing model is said now, not after counting a thousand files
     with (
         terminate_as_interrupt(),
-        Batch(options.out, options.errors_path, listener, options.resume) as batch,
+        Batch(options.out, options.errors_path, listener, options.resume, options.layout) as batch,
     ):
-        tasks = plan(options, batch, listener)
+        tasks = plan(options, batch, listener, template)
         batch.commit(force=True)  # an unwritable --out fails now, before a page is read
         batch.summary.model = loader.describe()
         workers = min(options.workers or os.cpu_count() or 1, max(1, len(tasks)))
@@ -83,11 +93,17 @@ def check_outputs(options: ScanOptions) -> None:
         raise UsageError(f"--crops {options.crops}: is a file; give a folder for the crops")
     if same_file(options.errors_path, out):
         raise UsageError(f"--errors {options.errors_path}: is the same file as --out")
+    if options.resume and options.layout is Layout.WIDE:
+        raise UsageError(
+            "--resume needs --layout long: a wide output cannot be read back into fields"
+        )
     if options.crops is not None:
         check_writable_folder(options.crops, "--crops")
 
 
-def plan(options: ScanOptions, batch: Batch, listener: ScanListener) -> list[PageTask]:
+def plan(
+    options: ScanOptions, batch: Batch, listener: ScanListener, template: Template | None = None
+) -> list[PageTask]:
     """The pages to read, in input order; unreadable inputs fail here, before any model."""
     inputs = expand_inputs(options.inputs)
     batch.check_not_inputs(inputs.files)
@@ -97,6 +113,7 @@ def plan(options: ScanOptions, batch: Batch, listener: ScanListener) -> list[Pag
     batch.summary.skipped = len(inputs.files) - len(todo)
     listener.files_total(len(todo))
     params = ReadParams(review_below=options.review_below)
+    labels = options.labels and template is None and _labels_readable(listener)
     tasks: list[PageTask] = []
     for file in todo:
         try:
@@ -111,8 +128,16 @@ def plan(options: ScanOptions, batch: Batch, listener: ScanListener) -> list[Pag
             continue
         batch.expect(file, pages)
         tasks.extend(
-            PageTask(file, number, options.dpi, params, options.crops)
+            PageTask(file, number, options.dpi, params, options.crops, template, labels)
             for number in range(1, pages + 1)
         )
     listener.pages_total(len(tasks))
     return tasks
+
+
+def _labels_readable(listener: ScanListener) -> bool:
+    """Whether printed labels can be read here; said once when they cannot."""
+    reason = tesseract_missing()
+    if reason is not None:
+        listener.report(reason)
+    return reason is None

@@ -30,6 +30,7 @@ REASON_TEXT = {
     ReviewReason.FAINT_INK: "the ink is too faint to read with confidence",
     ReviewReason.NOT_DIGITS: "there are marks that are not digits (letters, fillers, print)",
     ReviewReason.VALIDATION: "the value breaks a rule of its field (check digit, range)",
+    ReviewReason.NOT_FOUND: "the template's box was not found on the page",
 }
 
 
@@ -45,6 +46,7 @@ class Item:
     file: str
     page: int
     field: str
+    label: str  # the field's printed label or template name ("" when none was read)
     value: str
     confidence: float
     digits: list[tuple[str, float]]  # (predicted digit, its confidence)
@@ -126,6 +128,7 @@ class ReviewStore:
             file=result.file,
             page=result.page,
             field=result.field,
+            label=result.label,
             value=result.value,
             confidence=result.confidence,
             digits=digits,
@@ -205,7 +208,10 @@ def why_flagged(result: FieldResult) -> str:
             parts.append(_low_confidence(result))
         else:
             parts.append(REASON_TEXT.get(reason, str(reason)))
-    return "Flagged: " + "; ".join(parts)
+    text = "Flagged: " + "; ".join(parts)
+    if result.review_notes:  # the rule broken or the repair made, in the scan's own words
+        text += f" ({result.review_notes})"
+    return text
 
 
 def _low_confidence(result: FieldResult) -> str:

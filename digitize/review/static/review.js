@@ -160,7 +160,7 @@ function render(item, image) {
   $("no-crop").hidden = Boolean(image);
   $("file").textContent = item.file;
   $("page").textContent = item.page;
-  $("field").textContent = item.field;
+  $("field").textContent = item.label ? `${item.label} (${item.field})` : item.field;
   $("value").textContent = item.value === "" ? "(empty)" : item.value;
   $("confidence").textContent = `${Math.round(item.confidence * 100)}% overall`;
   showDigits(item);

@@ -1,0 +1,50 @@
+"""`digitize template make`: a form template written from one scanned page, blank or filled.
+
+The page is read as a scan reads it; every field found becomes a `[[field]]` of the template,
+named by its printed label (digitize.labels; `field_N` where none was read), with its kind,
+its box and, for a comb, its cells. The rules are left for a person to fill in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from digitize.classifier import ClassifierLoader
+from digitize.errors import InputError, UsageError
+from digitize.labels import read_labels, tesseract_missing
+from digitize.output import writable_text
+from digitize.pages import count_pages, load_page
+from digitize.reading import read_page
+from digitize.template import Template, TemplateField, unique_names, write_template
+
+
+def make_template(
+    form: Path, out: Path, page: int, dpi: int, loader: ClassifierLoader
+) -> tuple[Template, str | None]:
+    """The template of `form`'s page `page`, written to `out`; with the reason its names are
+    field numbers when printed labels cannot be read (no tesseract), else None."""
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {out}: is a directory; give the .toml file to write")
+    pages = count_pages(str(form), dpi)
+    if not 1 <= page <= pages:
+        raise UsageError(f"--page {page}: {writable_text(str(form))} has {pages} page(s)")
+    loaded = load_page(str(form), page, dpi)
+    reading = read_page(loaded, loader())
+    if not reading.fields:
+        raise InputError(
+            f"{writable_text(str(form))}: page {page} has no fields to make a template of"
+        )
+    missing = tesseract_missing()
+    labels = read_labels(reading) if missing is None else [""] * len(reading.fields)
+    names = unique_names(labels, (found.field for found in reading.fields))
+    height, width = loaded.image.shape[:2]
+    template = Template(
+        fields=tuple(
+            TemplateField(name=name, kind=found.kind, box=found.box, cells=max(1, found.cells))
+            for name, found in zip(names, reading.fields)
+        ),
+        aspect=round(height / width, 4),
+        source=f"{writable_text(str(form))}, page {page}",
+    )
+    write_template(template, out)
+    return template, missing
