@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytesseract
+import tesserocr
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))  # zoo, generate
@@ -101,8 +101,8 @@ def main() -> None:
         f"label_accuracy_held_out_{held_out[0]}-{held_out[-1]}" if held_out else "label_accuracy",
         "Printed labels read, against the truth",
         [
-            f"Tesseract {pytesseract.get_tesseract_version()} (Debian's tesseract-ocr, English), "
-            f"through pytesseract {pytesseract.__version__}. Zoo seeds "
+            f"{tesserocr.tesseract_version().splitlines()[0]} through tesserocr "
+            f"{tesserocr.__version__}, Debian's English model. Zoo seeds "
             f"{' '.join(map(str, args.seeds)) or 'none'}, {args.forms} forms each (samples/zoo.py"
             f"), and {'not ' if args.no_samples else ''}the bundled samples (samples/generate.py"
             f"'s labels); {minutes:.1f} min in all. Held-out seeds (never read for labels): "

@@ -34,7 +34,11 @@ def main() -> None:
     parser.add_argument("--dpi", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=2, help="runs; the fastest counts")
     parser.add_argument("--copies", type=int, default=4, help="times each input is in the batch")
+    parser.add_argument(
+        "--no-labels", action="store_true", help="do not read printed labels (tesseract)"
+    )
     args = parser.parse_args()
+    labels = not args.no_labels
 
     originals = expand_inputs(args.inputs).files
     batch = Path(tempfile.mkdtemp(prefix="scan-speed-"))
@@ -47,7 +51,9 @@ def main() -> None:
             files.append(str(link))
     pdfs = [f for f in originals if f.lower().endswith(".pdf")]
     with tempfile.TemporaryDirectory() as scratch:  # load the model (per worker) once first
-        scan(ScanOptions(inputs=files[:1], out=Path(scratch) / "warm.csv", workers=1))
+        scan(
+            ScanOptions(inputs=files[:1], out=Path(scratch) / "warm.csv", workers=1, labels=labels)
+        )
     best = None
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as scratch:
@@ -58,6 +64,7 @@ def main() -> None:
                     out=Path(scratch) / "entries.csv",
                     dpi=args.dpi,
                     workers=args.workers,
+                    labels=labels,
                 )
             )
             wall = time.perf_counter() - started
@@ -67,17 +74,18 @@ def main() -> None:
     wall, summary = best
     pdf_pages = sum(count_pages(f) for f in pdfs)
     floor = pdftoppm_seconds(pdfs, args.dpi)
-    pdf_only = scan_seconds(pdfs, args.dpi)
+    pdf_only = scan_seconds(pdfs, args.dpi, labels)
 
     stages = summary.seconds
     total_stage = sum(stages.values()) or 1.0
     write_results(
-        f"scan_speed_workers{args.workers}",
+        f"scan_speed_workers{args.workers}{'_no_labels' if args.no_labels else ''}",
         "Scan speed",
         [
             f"Inputs: {args.copies} copies of {len(originals)} files in one batch: {len(files)} files, "
             f"{summary.pages} pages, {summary.fields} fields; "
-            f"workers: {args.workers}; PDFs rasterized at {args.dpi} DPI.",
+            f"workers: {args.workers}; PDFs rasterized at {args.dpi} DPI; "
+            f"printed labels {'read' if labels else 'not read (--no-labels)'}.",
             "",
             "| measure | value |",
             "|---|---|",
@@ -86,6 +94,7 @@ def main() -> None:
             f"| rasterize / decode (per page) | {stages['load'] / summary.pages:.3f} s ({stages['load'] / total_stage:.0%}) |",
             f"| segmentation (per page) | {stages['segment'] / summary.pages:.3f} s ({stages['segment'] / total_stage:.0%}) |",
             f"| classification (per page, one batched call) | {stages['classify'] / summary.pages:.3f} s ({stages['classify'] / total_stage:.0%}) |",
+            f"| printed labels (per page: finding them, tesseract over their regions) | {stages.get('labels', 0.0) / summary.pages:.3f} s ({stages.get('labels', 0.0) / total_stage:.0%}) |",
             "",
             "Rasterization floor, on the PDF pages only:",
             "",
@@ -105,11 +114,13 @@ def pdftoppm_seconds(pdfs: list[str], dpi: int) -> float:
     return time.perf_counter() - started
 
 
-def scan_seconds(pdfs: list[str], dpi: int) -> float:
+def scan_seconds(pdfs: list[str], dpi: int, labels: bool) -> float:
     with tempfile.TemporaryDirectory() as scratch:
-        scan(ScanOptions(inputs=pdfs[:1], out=Path(scratch) / "warm.csv", dpi=dpi, workers=1))
+        warm = Path(scratch) / "warm.csv"
+        scan(ScanOptions(inputs=pdfs[:1], out=warm, dpi=dpi, workers=1, labels=labels))
         started = time.perf_counter()  # the model is loaded now: page work only
-        scan(ScanOptions(inputs=pdfs, out=Path(scratch) / "entries.csv", dpi=dpi, workers=1))
+        out = Path(scratch) / "entries.csv"
+        scan(ScanOptions(inputs=pdfs, out=out, dpi=dpi, workers=1, labels=labels))
         return time.perf_counter() - started
 
 

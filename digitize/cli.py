@@ -137,6 +137,8 @@ def scan(
         layout=layout,
     )
     interrupted = f"finished files are in {out}: rerun with --resume to go on"
+    if layout is Layout.WIDE:  # a wide output cannot be read back: its files are read again
+        interrupted = f"finished files are in {out}; a wide output cannot be resumed"
     with reported(interrupted), ScanProgress() as progress:
         summary = run_scan(options, progress)
     typer.echo(summary.describe(out, options.errors_path), err=True)

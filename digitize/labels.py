@@ -2,10 +2,10 @@
 
 Contract (used by the scan, `digitize.page_task`, and `digitize template make`):
 
-- `tesseract_missing() -> str | None` (also named `tesseract_available`): None when labels can
+- `tesseract_missing() -> str | None`: None when labels can
   be read here; otherwise the one line saying why they cannot, e.g. "labels are empty:
-  tesseract is not installed (apt-get install tesseract-ocr)", for the caller to say once per
-  scan. It runs `tesseract --list-langs` (a few milliseconds): call it once, not per page.
+  Tesseract's English model is not installed (apt-get install tesseract-ocr)", for the caller
+  to say once per scan. It loads Tesseract (digitize.ocr): call it once, not per page.
 - `read_labels(reading) -> list[str]`: one label per `reading.fields` entry, in that order;
   "" where no print names the field. It never raises for Tesseract's sake: without Tesseract,
   or when it fails or times out on a page, every label of the page is "".
@@ -26,40 +26,34 @@ Print is found without Tesseract, as dark (or drop-out coloured) connected compo
 every field: a component touching a field's box is its border or its handwriting and never
 part of a label, so handwriting is never read as a label. Only the phrases chosen are read:
 each is cut out alone (the grey of its own components on white, scaled to one text height),
-all the crops of a page are stacked into one image and Tesseract reads it in one call (its
-start-up alone is 0.09 s of a page's 0.15-0.3), the words going back to their crops by
-height. Where the print left of a field reads with little confidence (a prefix
+all the crops of a page are stacked into one image and Tesseract, kept loaded in the
+process (digitize.ocr), reads it at once, the words going back to their crops by height. Where the print left of a field reads with little confidence (a prefix
 the box found left out, handwriting of a box not found), the print above it is taken instead.
 
 Measured by benchmarks/label_accuracy.py (benchmarks/results/label_accuracy.md): labels right
-on 98 % of the fields found on the zoo's dev seeds and the bundled samples, about 0.25 s a page
-on 2 cores. Tesseract runs with one thread (OMP_THREAD_LIMIT=1 unless the user set it).
+on 98 % of the fields found on the zoo's dev seeds and the bundled samples. Tesseract runs with
+one thread (OMP_THREAD_LIMIT=1 unless the user set it).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pytesseract
 
+from digitize import ocr
 from digitize.cleanup import CleanPage
 from digitize.geometry import Box
-from digitize.messages import one_line
 from digitize.reading import PageReading
 from digitize.segmentation_params import CleanupParams
 
-LANGUAGE = "eng"
 TABLE_KINDS = ("cell", "label")
 JOIN = " / "  # between a row's label and a column's header, a question and its answer
-MISSING = "labels are empty: tesseract is not installed (apt-get install tesseract-ocr)"
-NO_LANGUAGE = "labels are empty: tesseract has no English data (apt-get install tesseract-ocr-eng)"
+MISSING = ocr.MISSING
 
 
 @dataclass(frozen=True)
@@ -159,16 +153,7 @@ Part = tuple[Phrase, ...]
 
 def tesseract_missing() -> str | None:
     """None when labels can be read here, else why not, in one line (see the module)."""
-    try:
-        languages = pytesseract.get_languages(config="")
-    except pytesseract.TesseractNotFoundError:
-        return MISSING
-    except (OSError, subprocess.SubprocessError) as error:
-        return f"labels are empty: tesseract does not run ({one_line(error)})"
-    return None if LANGUAGE in languages else NO_LANGUAGE
-
-
-tesseract_available = tesseract_missing  # the name issue 10 gave it
+    return ocr.missing()
 
 
 def read_labels(reading: PageReading, params: LabelParams = DEFAULT_PARAMS) -> list[str]:
@@ -214,37 +199,18 @@ def read_phrases(
         return []
     crops = [phrase_image(gray, glyphs, p, params) for p in phrases]
     sheet, spans = stack(crops, params.ocr_text_px)
-    # Tesseract's OpenMP threads cost more than they give on so small an image (a zoo page:
-    # 0.23 s with its threads, 0.15 s with one), and the scan's workers take every core
-    # already. A limit the user set is theirs.
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    try:
-        data = pytesseract.image_to_data(
-            sheet,
-            lang=LANGUAGE,
-            config="--psm 6 --oem 1 --dpi 300",
-            output_type=pytesseract.Output.DICT,
-            timeout=params.ocr_timeout_s,
-        )
-    except (
-        pytesseract.TesseractNotFoundError,
-        pytesseract.TesseractError,
-        RuntimeError,  # pytesseract's timeout
-        OSError,
-        subprocess.SubprocessError,
-    ):
+    read = ocr.read_words(sheet, params.ocr_timeout_s)
+    if read is None:
         return None
     words: list[list[tuple[str, float]]] = [[] for _ in phrases]
-    for text, confidence, top, height in zip(
-        data["text"], data["conf"], data["top"], data["height"]
-    ):
-        word = clean_word(text)
+    for found in read:
+        word = clean_word(found.text)
         if not word:
             continue
-        middle = top + height / 2
+        middle = found.top + found.height / 2
         for index, (start, end) in enumerate(spans):
             if start <= middle < end:
-                words[index].append((word, float(confidence)))
+                words[index].append((word, found.confidence))
                 break
     return [
         Read(

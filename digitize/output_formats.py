@@ -231,6 +231,8 @@ def _read_json_lines(path: Path, where: str) -> tuple[list[str], list[dict[str, 
     columns: list[str] = []
     objects: list[dict[str, str]] = []
     for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue  # a blank line left by an editor is no row
         try:
             found = json.loads(line)
         except json.JSONDecodeError as error:

@@ -5,8 +5,10 @@ save their crops. Runs in whichever process the executor chose; never raises for
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from digitize.classifier import Classifier
 from digitize.errors import InputError
@@ -36,7 +38,7 @@ class PageResult:
     page: int
     fields: list[FieldResult] = field(default_factory=list)
     error: str | None = None
-    seconds: dict[str, float] = field(default_factory=dict)  # load, segment, classify
+    seconds: dict[str, float] = field(default_factory=dict)  # load, segment, classify, labels
 
 
 def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
@@ -53,7 +55,10 @@ def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
     loaded = time.perf_counter() - started
     try:
         reading = read_page(page, classifier, task.params)
-        result.fields = _records(task, page, reading)
+        labelling = time.perf_counter()
+        labels = _labels(task, reading)
+        labelled = time.perf_counter() - labelling
+        result.fields = _with_crops(task, page, reading, _records(task, page, reading, labels))
     except OSError as error:  # a crop not written (disk full, folder gone): the page failed
         result.fields = []
         where = writable_text(str(error.filename or task.crops))
@@ -65,15 +70,21 @@ def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
             f"page {task.page}: internal error while reading ({type(error).__name__}: {error})"
         )
         return result
-    result.seconds = {"load": loaded, **reading.seconds}
+    result.seconds = {"load": loaded, **reading.seconds, "labels": labelled}
     return result
 
 
-def _records(task: PageTask, page: Page, reading: PageReading) -> list[FieldResult]:
-    """The page's rows: its fields as read, labelled; under a template, the template's."""
-    labels = [""] * len(reading.fields)
+def _labels(task: PageTask, reading: PageReading) -> list[str]:
+    """The fields' printed labels; none under a template (its names are the labels)."""
     if task.labels and task.template is None:
-        labels = read_labels(reading)
+        return read_labels(reading)
+    return [""] * len(reading.fields)
+
+
+def _records(
+    task: PageTask, page: Page, reading: PageReading, labels: list[str]
+) -> list[FieldResult]:
+    """The page's rows: its fields as read, labelled; under a template, the template's."""
     records = [_record(task, reading, n, labels[n]) for n in range(len(reading.fields))]
     if task.template is None:
         return records
@@ -92,9 +103,6 @@ def _records(task: PageTask, page: Page, reading: PageReading) -> list[FieldResu
 
 def _record(task: PageTask, reading: PageReading, number: int, label: str) -> FieldResult:
     found = reading.fields[number]
-    crop = ""
-    if task.crops is not None:
-        crop = str(_save_crop(reading, number, task))
     return FieldResult(
         file=task.file,
         page=task.page,
@@ -105,10 +113,38 @@ def _record(task: PageTask, reading: PageReading, number: int, label: str) -> Fi
         box=found.box,
         review_below=task.params.review_below,
         reasons=found.reasons,
-        crop=crop,
         kind=found.kind,
         label=label,
     )
+
+
+def _with_crops(
+    task: PageTask, page: Page, reading: PageReading, rows: list[FieldResult]
+) -> list[FieldResult]:
+    """Each row with its saved image, when crops are asked for: a field found as the reader
+    saw it; a template's field not found, the page where its box should be. Only rows get
+    crops: a field the template dropped leaves no file behind."""
+    if task.crops is None:
+        return rows
+    found = {reading_field.field: n for n, reading_field in enumerate(reading.fields)}
+    saved = []
+    for row in rows:
+        if row.field in found:
+            path = _save_crop(reading, found[row.field], task)
+        else:
+            path = save_crop(task.crops, task.file, task.page, row.field, _page_area(page, row))
+        saved.append(replace(row, crop=str(path)))
+    return saved
+
+
+def _page_area(page: Page, row: FieldResult) -> np.ndarray:
+    """The input page under a row's box (fractions), a little round it."""
+    height, width = page.image.shape[:2]
+    x0, y0, x1, y1 = row.box
+    pad = 0.01
+    top, bottom = int(max(0.0, y0 - pad) * height), int(min(1.0, y1 + pad) * height)
+    left, right = int(max(0.0, x0 - pad) * width), int(min(1.0, x1 + pad) * width)
+    return page.image[top : max(bottom, top + 1), left : max(right, left + 1)]
 
 
 def _save_crop(reading: PageReading, number: int, task: PageTask) -> Path:

@@ -22,6 +22,7 @@ class ReviewReason(StrEnum):
     NOT_DIGITS = "not_digits"  # marks that are not digits (letters, X fillers, print)
     VALIDATION = "validation"  # the value breaks a rule of its field (check digit, range)
     NOT_FOUND = "not_found"  # a template's field whose box was not found on the page
+    TEMPLATE_MISMATCH = "template_mismatch"  # the page is not the template's form
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +106,11 @@ def _field(table: object, where: str) -> TemplateField:
     kind = table.get("kind", "box")
     if kind not in KINDS:
         raise UsageError(f"--template {where}: kind must be one of {', '.join(KINDS)}")
+    rules = {k: v for k, v in table.items() if k in RULE_KEYS}
+    if kind == "checkbox" and rules:
+        raise UsageError(
+            f"--template {where}: a checkbox holds no digits: rules are for number fields"
+        )
     cells = table.get("cells", 1)
     if not isinstance(cells, int) or isinstance(cells, bool) or not 1 <= cells <= 100:
         raise UsageError(f"--template {where}: cells must be a whole number from 1 to 100")
@@ -114,7 +119,7 @@ def _field(table: object, where: str) -> TemplateField:
         kind=kind,
         box=_box(table.get("box"), where),
         cells=cells,
-        rules=parse_rules({k: v for k, v in table.items() if k in RULE_KEYS}, where),
+        rules=parse_rules(rules, where),
     )
 
 
@@ -135,17 +140,22 @@ def _box(value: object, where: str) -> Box:
 
 
 def _check_names(fields: Sequence[TemplateField], where: str) -> None:
-    seen: set[str] = set()
+    kinds: dict[str, str] = {}
     for found in fields:
-        if found.name in seen:
+        if found.name in kinds:
             raise UsageError(f"--template {where}: two fields are named {found.name!r}")
-        seen.add(found.name)
+        kinds[found.name] = found.kind
     for found in fields:
         for part in found.rules.sum:
-            if part not in seen:
+            if part not in kinds:
                 raise UsageError(
                     f"--template {where}: field {found.name!r}: sum names {part!r}, "
                     "which is no field of the template"
+                )
+            if kinds[part] == "checkbox":
+                raise UsageError(
+                    f"--template {where}: field {found.name!r}: sum names {part!r}, "
+                    "a checkbox, which holds no number"
                 )
 
 
@@ -221,8 +231,3 @@ def _string(text: str) -> str:
     """A TOML basic string: JSON's escapes (quote, backslash, control characters) are TOML's
     too; DEL, which TOML also wants escaped and JSON leaves, is escaped by hand."""
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007F")
-
-
-def describe_rules(rules: Mapping[str, FieldRules]) -> dict[str, str]:
-    """Each named field's rules in words, for people; fields without rules left out."""
-    return {name: r.describe() for name, r in rules.items() if r.describe()}

@@ -12,7 +12,7 @@ from pathlib import Path
 from digitize.classifier import ClassifierLoader
 from digitize.errors import InputError, UsageError
 from digitize.labels import read_labels, tesseract_missing
-from digitize.output import writable_text
+from digitize.output import check_writable_folder, same_file, writable_text
 from digitize.pages import count_pages, load_page
 from digitize.reading import read_page
 from digitize.template import Template, TemplateField, unique_names, write_template
@@ -23,17 +23,20 @@ def make_template(
 ) -> tuple[Template, str | None]:
     """The template of `form`'s page `page`, written to `out`; with the reason its names are
     field numbers when printed labels cannot be read (no tesseract), else None."""
-    if out.exists() and out.is_dir():
-        raise UsageError(f"--out {out}: is a directory; give the .toml file to write")
-    pages = count_pages(str(form), dpi)
-    if not 1 <= page <= pages:
-        raise UsageError(f"--page {page}: {writable_text(str(form))} has {pages} page(s)")
-    loaded = load_page(str(form), page, dpi)
+    name = writable_text(str(form))
+    _check_paths(form, out)
+    try:
+        pages = count_pages(str(form), dpi)
+        if not 1 <= page <= pages:
+            raise UsageError(f"--page {page}: {name} has {pages} page(s)")
+        loaded = load_page(str(form), page, dpi)
+    except InputError as error:
+        raise InputError(f"{name}: {error}") from None
+    except OSError as error:
+        raise InputError(f"{name}: cannot read file ({error.strerror or error})") from None
     reading = read_page(loaded, loader())
     if not reading.fields:
-        raise InputError(
-            f"{writable_text(str(form))}: page {page} has no fields to make a template of"
-        )
+        raise InputError(f"{name}: page {page} has no fields to make a template of")
     missing = tesseract_missing()
     labels = read_labels(reading) if missing is None else [""] * len(reading.fields)
     names = unique_names(labels, (found.field for found in reading.fields))
@@ -46,5 +49,25 @@ def make_template(
         aspect=round(height / width, 4),
         source=f"{writable_text(str(form))}, page {page}",
     )
-    write_template(template, out)
+    try:
+        write_template(template, out)
+    except OSError as error:
+        raise UsageError(
+            f"--out {writable_text(str(out))}: cannot write ({error.strerror or error})"
+        ) from None
     return template, missing
+
+
+def _check_paths(form: Path, out: Path) -> None:
+    """A form that is no file, or an --out that would destroy it or cannot be written: one
+    line, before the page is read."""
+    name = writable_text(str(form))
+    if not form.exists():
+        raise InputError(f"{name}: no such file")
+    if not form.is_file():
+        raise InputError(f"{name}: is a folder, not a scanned form")
+    if out.is_dir():
+        raise UsageError(f"--out {writable_text(str(out))}: is a folder; give the .toml to write")
+    if out.exists() and same_file(out, form):
+        raise UsageError(f"--out {writable_text(str(out))}: is the form itself; give a new file")
+    check_writable_folder(out.parent if str(out.parent) else Path("."), "--out")

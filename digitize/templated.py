@@ -3,13 +3,16 @@
 The page's found fields are registered to the template (digitize.registration); a template
 field matched to a found one takes its reading and the template's name as its `label`; one
 not found gives a row with an empty value, flagged `not_found`, where its box should be;
-found fields the template does not have give no row. Then the template's rules check the
+found fields the template does not have give no row. A page on which fewer than half the
+template's fields are found is taken for another form: its fields keep their own rows,
+unnamed, flagged `template_mismatch`. Then the template's rules check the
 values (digitize.rules): a value a rule repaired from its digits' runner-up readings says so,
 one that still breaks a rule is flagged `validation` with the rule in words.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -19,6 +22,11 @@ from digitize.records import Box, FieldResult, ReviewReason
 from digitize.registration import register
 from digitize.rules import RuleInput, RuleOutcome, check_page
 from digitize.template import Template, TemplateField
+
+# A page is the template's form when at least this share of the template's fields are found
+# on it. Two printings of the 2015 election sheet share 24 of 32; a page of another form
+# lines up a box or two by chance.
+MIN_MATCHED_SHARE = 0.5
 
 
 def apply_template(
@@ -35,6 +43,8 @@ def apply_template(
     registration = register(
         template, [f.box for f in found], [f.kind for f in found], aspect=aspect
     )
+    if registration.matched < math.ceil(MIN_MATCHED_SHARE * len(template.fields)):
+        return [_another_form(row, registration.matched, len(template.fields)) for row in found]
     rows: list[FieldResult] = []
     digit_rows: dict[str, np.ndarray] = {}
     for number, (wanted, match) in enumerate(zip(template.fields, registration.matches), 1):
@@ -44,6 +54,20 @@ def apply_template(
         rows.append(replace(found[match], label=wanted.name))
         digit_rows[wanted.name] = probabilities[match]
     return _checked(rows, digit_rows, template, blank.review_below)
+
+
+def _another_form(row: FieldResult, matched: int, fields: int) -> FieldResult:
+    """A field of a page that is not the template's form (another page of the PDF, another
+    form in the batch): kept as read, unnamed and flagged, rather than named by the few boxes
+    that happen to line up."""
+    return replace(
+        row,
+        reasons=tuple(dict.fromkeys((*row.reasons, ReviewReason.TEMPLATE_MISMATCH))),
+        review_notes=(
+            f"the page has {matched} of the template's {fields} fields: another form? "
+            "Its fields are not named"
+        ),
+    )
 
 
 def _not_found(wanted: TemplateField, number: int, box: Box, blank: FieldResult) -> FieldResult:

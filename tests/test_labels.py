@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytesseract
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from digitize import ocr
 from digitize.geometry import Box
 from digitize.labels import (
     DEFAULT_PARAMS,
@@ -19,7 +19,6 @@ from digitize.labels import (
     clean_label,
     find_glyphs,
     read_labels,
-    tesseract_available,
     tesseract_missing,
 )
 from digitize.pages import Page
@@ -132,13 +131,13 @@ def test_labels_left_above_in_a_table_and_by_a_checkbox_are_read_as_printed(labe
 def test_a_page_is_read_by_one_tesseract_call_over_its_labels_alone(labelled, monkeypatch):
     _, reading = labelled
     sheets = []
-    real = pytesseract.image_to_data
+    real = ocr.read_words
 
-    def counted(image, **kwargs):
+    def counted(image, timeout_s):
         sheets.append(image)
-        return real(image, **kwargs)
+        return real(image, timeout_s)
 
-    monkeypatch.setattr(pytesseract, "image_to_data", counted)
+    monkeypatch.setattr(ocr, "read_words", counted)
     read_labels(reading)
     assert len(sheets) == 1
     # Eleven phrases (a row's item, a column's header read once), not the page.
@@ -174,9 +173,8 @@ def test_without_tesseract_labels_are_empty_and_one_line_says_why(
     labelled, monkeypatch, tmp_path: Path
 ):
     _, reading = labelled
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "tesseract"))
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))  # no English model there
     assert tesseract_missing() == MISSING
-    assert tesseract_available() == MISSING
     assert "\n" not in MISSING and "tesseract-ocr" in MISSING
     assert read_labels(reading) == [""] * len(reading.fields)
 
@@ -184,7 +182,7 @@ def test_without_tesseract_labels_are_empty_and_one_line_says_why(
 def test_a_page_without_fields_asks_tesseract_nothing(monkeypatch):
     blank = Page("blank", 1, np.full((SIZE[1], SIZE[0]), 255, np.uint8), float(DPI))
     reading = read_page(blank, FakeClassifier())
-    monkeypatch.setattr(pytesseract, "image_to_data", None)  # a call would fail
+    monkeypatch.setattr(ocr, "read_words", None)  # a call would fail
     assert read_labels(reading) == []
 
 

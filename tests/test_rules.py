@@ -9,6 +9,7 @@ import pytest
 
 from digitize.errors import UsageError
 from digitize.rules import (
+    RULE_BROKEN_ON_PAPER,
     RULE_KEYS,
     FieldRules,
     RuleInput,
@@ -240,6 +241,13 @@ def test_probabilities_must_match_the_value():
 # --- repair by a field's rules ---------------------------------------------------------------
 
 
+def posterior(taken: float, left_out: float, breaking: float) -> float:
+    """A repair's confidence: the reading taken against the readings never tried and, should
+    the writer have broken the rule on paper, the readings tried that break it."""
+    kept = taken * (1 - RULE_BROKEN_ON_PAPER)
+    return kept / (kept + left_out + RULE_BROKEN_ON_PAPER * breaking)
+
+
 def test_luhn_repair_takes_the_one_runner_up_that_satisfies():
     # 79927398713 is valid; its check digit was read 0 (62 %), runner-up 3 (37.99 %).
     read = field("card", "79927398710", {11: {0: 0.62, 3: 0.3799}})
@@ -249,19 +257,31 @@ def test_luhn_repair_takes_the_one_runner_up_that_satisfies():
     assert outcome.repair.startswith(
         "repaired by check = luhn: digit 11 read 0 (62%), taken as 3 (38%); "
     )
-    # The readings below the floor (0.01 % in all) count against it: sure, but not 1.0.
-    assert 0.999 < outcome.digit_confidences[10] < 1.0
+    # The readings below the floor (0.01 % in all) and the reading as read (the writer may have
+    # miscopied the number) count against it: sure, but not 1.0.
+    assert outcome.digit_confidences[10] == pytest.approx(posterior(0.3799, 0.0001, 0.62))
+    assert REVIEW_BELOW < outcome.digit_confidences[10] < 1.0
     assert outcome.confidence == pytest.approx(SURE**10 * outcome.digit_confidences[10])
     assert not outcome.uncertain
 
 
 def test_a_repair_among_few_readings_tried_stays_uncertain():
     # 3 % of the check digit's probability lies in readings too unlikely to try: the repair
-    # is taken, but at 0.35 / (0.35 + 0.03) it is still below review_below.
+    # is taken, but at about 0.35 / (0.35 + 0.03) it is still below review_below.
     read = field("card", "79927398710", {11: {0: 0.62, 3: 0.35}})
     outcome = check_page([read], {"card": rules(check="luhn")})["card"]
     assert outcome.value == "79927398713"
-    assert outcome.digit_confidences[10] == pytest.approx(0.35 / 0.38)
+    assert outcome.digit_confidences[10] == pytest.approx(posterior(0.35, 0.03, 0.62))
+    assert outcome.uncertain
+
+
+def test_a_repair_of_a_far_likelier_reading_stays_uncertain():
+    # The check picks the runner-up at 10 % over the reading at 90 %: the writer may as well
+    # have miscopied the number, so the repair is taken but left for a person to see.
+    read = field("card", "79927398710", {11: {0: 0.8999, 3: 0.1}})
+    outcome = check_page([read], {"card": rules(check="luhn")})["card"]
+    assert outcome.value == "79927398713"
+    assert outcome.digit_confidences[10] == pytest.approx(posterior(0.1, 0.0001, 0.8999))
     assert outcome.uncertain
 
 
@@ -272,7 +292,12 @@ def test_a_repair_settles_the_digits_it_kept_too():
     repaired = outcome["card"]
     assert repaired.value == "79927398713"
     assert "digit 3 read 9 (90%), kept, digit 11 read 0 (62%), taken as 3 (38%)" in repaired.repair
-    assert repaired.digit_confidences[2] == repaired.digit_confidences[10] > REVIEW_BELOW
+    # One posterior for the two: the reading as read (0.9 x 0.62) is what the writer's slip
+    # would look like.
+    assert repaired.digit_confidences[2] == repaired.digit_confidences[10]
+    left_out = 1 - (0.9 + 0.0999) * (0.62 + 0.3799)
+    expected = posterior(0.9 * 0.3799, left_out, 1 - left_out - 0.9 * 0.3799)
+    assert repaired.digit_confidences[2] == pytest.approx(expected)
 
 
 def test_an_ambiguous_repair_is_not_taken():
@@ -370,7 +395,7 @@ def test_sum_repair_of_the_total():
     assert total.repair.startswith(
         "repaired by the sum of 'total' (sum = a + b): digit 3 read 8 (60%), taken as 3 (38%)"
     )
-    assert total.digit_confidences[2] == pytest.approx(0.38 / 0.40)  # 2 % never tried
+    assert total.digit_confidences[2] == pytest.approx(posterior(0.38, 0.02, 0.6))
     assert total.uncertain
     assert outcomes["b"].value == "234" and outcomes["b"].repair == ""
 
@@ -380,6 +405,7 @@ def test_sum_repair_of_a_part():
     outcomes = check_page(page, SUM)
     assert outcomes["b"].value == "234"
     assert outcomes["b"].repair.startswith("repaired by the sum of 'total'")
+    assert outcomes["b"].digit_confidences[1] == pytest.approx(posterior(0.3999, 0.0001, 0.6))
     assert not outcomes["b"].uncertain
     assert outcomes["total"].failures == () and outcomes["total"].repair == ""
 

@@ -178,6 +178,7 @@ def test_rules_are_read_from_the_field(tmp_path):
         (('name = "f1"', 'name = "f1"\nsum = ["f9"]'), "sum names 'f9'"),
         (('name = "f1"', 'name = "f1"\ncheck = "no-such-check"'), "f1"),
         (("[[field]]", "[[fields]]"), "no [[field]] tables"),
+        (('kind = "box"', 'kind = "checkbox"\nrange = [0, 1]'), "a checkbox holds no digits"),
     ],
 )
 def test_a_template_that_cannot_be_used_is_one_line(tmp_path, change, message):
@@ -188,6 +189,16 @@ def test_a_template_that_cannot_be_used_is_one_line(tmp_path, change, message):
         load_template(path)
     assert message in str(raised.value) and "\n" not in str(raised.value)
     assert str(path) in str(raised.value)
+
+
+def test_a_sum_of_a_checkbox_is_refused(tmp_path):
+    path = tmp_path / "form.toml"
+    text = template_text(
+        form((0.1, 0.1, 0.3, 0.14), (0.1, 0.2, 0.3, 0.24), kinds=("checkbox", "box"))
+    )
+    path.write_text(text.replace('name = "f1"', 'name = "f1"\nsum = ["f0"]'), encoding="utf-8")
+    with pytest.raises(UsageError, match="'f0', a checkbox, which holds no number"):
+        load_template(path)
 
 
 def test_a_missing_template_is_one_line(tmp_path):

@@ -6,6 +6,7 @@ template lacks give none; a template's rules flag the values that break them."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -174,11 +175,68 @@ def test_the_review_page_says_the_name_and_the_rule(tmp_path, template_file):
 def test_without_tesseract_labels_are_empty_and_the_scan_says_why_once(
     tmp_path, fake_classifier, monkeypatch
 ):
-    monkeypatch.setattr("pytesseract.pytesseract.tesseract_cmd", str(tmp_path / "no-tesseract"))
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))  # no English model there
     pages = [write_image(tmp_path / f"{k}.png", form()) for k in range(2)]
     out = tmp_path / "e.csv"
     result = run("scan", *map(str, pages), "--out", str(out), "--workers", "1")
     assert result.exit_code == 0, result.output
-    assert result.output.count("tesseract is not installed") == 1
+    assert result.output.count("English model is not installed") == 1
     rows = [e.result for e in read_entries(out).entries]
     assert len(rows) == 2 * len(BOXES) and all(row.label == "" for row in rows)
+
+
+def test_a_page_of_another_form_is_not_named_but_flagged(tmp_path, template_file):
+    width, height = PAGE_SIZE
+    other = np.full((height, width), 255, np.uint8)
+    for k, x in enumerate((300, 800)):  # two boxes, one where the template has one
+        cv2.rectangle(other, (x, 300 + 900 * k), (x + 500, 450 + 900 * k), 0, 3)
+        cv2.putText(other, "42", (x + 40, 420 + 900 * k), cv2.FONT_HERSHEY_SIMPLEX, 4, 0, 14)
+    page = write_image(tmp_path / "other.png", other)
+    out = tmp_path / "e.csv"
+    assert (
+        run("scan", str(page), "--out", str(out), "--template", str(template_file)).exit_code == 0
+    )
+    rows = [e.result for e in read_entries(out).entries]
+    assert len(rows) == 2 and all(row.label == "" for row in rows)
+    assert all(ReviewReason.TEMPLATE_MISMATCH in row.reasons for row in rows)
+    assert "of the template's 5 fields: another form?" in rows[0].review_notes
+
+
+@pytest.mark.parametrize(
+    "form_given, out_given, message",
+    [
+        ("missing.png", "t.toml", "missing.png: no such file"),
+        (".", "t.toml", "is a folder, not a scanned form"),
+        ("form.png", "form.png", "is the form itself"),
+        ("form.png", ".", "is a folder; give the .toml"),
+        ("form.png", "form.png/t.toml", "cannot write"),
+    ],
+)
+def test_template_make_mistakes_are_one_line(tmp_path, monkeypatch, form_given, out_given, message):
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "form.png", form())
+    before = (tmp_path / "form.png").read_bytes()
+    result = run("template", "make", form_given, "--out", out_given)
+    assert result.exit_code != 0
+    assert message in result.output and result.output.strip().count("\n") == 0, result.output
+    assert (tmp_path / "form.png").read_bytes() == before
+
+
+def test_crops_under_a_template_are_the_rows_own(tmp_path, template_file):
+    page = write_image(tmp_path / "gap.png", form(skip=(3,), extra=True))
+    out, crops = tmp_path / "e.csv", tmp_path / "crops"
+    result = run(
+        "scan",
+        str(page),
+        "--out",
+        str(out),
+        "--template",
+        str(template_file),
+        "--crops",
+        str(crops),
+    )
+    assert result.exit_code == 0, result.output
+    rows = [e.result for e in read_entries(out).entries]
+    # The missing box's crop is the page where it should be; the extra box leaves no file.
+    assert sorted(p.name for p in crops.iterdir()) == sorted(Path(r.crop).name for r in rows)
+    assert all(Path(row.crop).is_file() for row in rows)

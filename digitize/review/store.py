@@ -31,6 +31,7 @@ REASON_TEXT = {
     ReviewReason.NOT_DIGITS: "there are marks that are not digits (letters, fillers, print)",
     ReviewReason.VALIDATION: "the value breaks a rule of its field (check digit, range)",
     ReviewReason.NOT_FOUND: "the template's box was not found on the page",
+    ReviewReason.TEMPLATE_MISMATCH: "the page does not look like the template's form",
 }
 
 
