@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,21 +160,6 @@ def _check_names(fields: Sequence[TemplateField], where: str) -> None:
 
 
 # --- writing --------------------------------------------------------------------------------
-
-
-def unique_names(names: Iterable[str], fallbacks: Iterable[str]) -> list[str]:
-    """Each name, else its fallback when empty; a name met again gets " (2)", " (3)"..."""
-    result: list[str] = []
-    seen: set[str] = set()
-    for name, fallback in zip(names, fallbacks):
-        base = name.strip() or fallback
-        candidate, number = base, 1
-        while candidate in seen:
-            number += 1
-            candidate = f"{base} ({number})"
-        seen.add(candidate)
-        result.append(candidate)
-    return result
 
 
 def template_text(template: Template) -> str:

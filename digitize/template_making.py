@@ -11,11 +11,12 @@ from pathlib import Path
 
 from digitize.classifier import ClassifierLoader
 from digitize.errors import InputError, UsageError
+from digitize.field_names import unique_names
 from digitize.labels import read_labels, tesseract_missing
 from digitize.output import check_writable_folder, same_file, writable_text
 from digitize.pages import count_pages, load_page
 from digitize.reading import read_page
-from digitize.template import Template, TemplateField, unique_names, write_template
+from digitize.template import Template, TemplateField, write_template
 
 
 def make_template(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from digitize.errors import UsageError
+from digitize.field_names import unique_names
 from digitize.records import Entry
 
 
@@ -78,20 +79,13 @@ def wide_table(entries: Iterable[Entry]) -> WideTable:
 
 
 def column_names(page_entries: list[Entry]) -> list[str]:
-    """Each field's column on its page: its label (whitespace made single spaces: a printed
-    label may span lines) else its id; a name already taken on the page, by an earlier field
-    or the fixed columns, gets " (2)", " (3)"..."""
-    taken = set(HEAD + TAIL)
-    names = []
-    for entry in page_entries:
-        base = " ".join(entry.result.label.split()) or entry.result.field
-        name, count = base, 1
-        while name in taken:
-            count += 1
-            name = f"{base} ({count})"
-        taken.add(name)
-        names.append(name)
-    return names
+    """Each field's column on its page: its label else its id, numbered where an earlier
+    field of the page or a fixed column has it."""
+    return unique_names(
+        (e.result.label for e in page_entries),
+        (e.result.field for e in page_entries),
+        taken=HEAD + TAIL,
+    )
 
 
 def is_wide(columns: list[str]) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from digitize.errors import UsageError
+from digitize.field_names import unique_names
 from digitize.registration import register
 from digitize.rules import FieldRules
 from digitize.template import (
@@ -17,7 +18,6 @@ from digitize.template import (
     TemplateField,
     load_template,
     template_text,
-    unique_names,
     write_template,
 )
 
