@@ -95,20 +95,31 @@ class FieldRules:
     def _described(self) -> dict[str, str]:
         """Each rule that is set, by key, as its key = value."""
         said: dict[str, str] = {}
+        for key, value in self.as_table().items():
+            if key == "sum":
+                said[key] = f"sum = {' + '.join(self.sum)}"
+            elif key == "pattern":
+                said[key] = f'pattern = "{value}"'
+            else:
+                text = f"[{value[0]}, {value[1]}]" if isinstance(value, list) else str(value)
+                said[key] = f"{key} = {text}"
+        return said
+
+    def as_table(self) -> dict[str, int | str | list]:
+        """The rules that are set, as a template's field table holds them (parse_rules reads
+        them back): digits a number or "low-high", range and sum lists, the rest text."""
+        table: dict[str, int | str | list] = {}
         if self.digits is not None:
             low, high = self.digits
-            said["digits"] = f"digits = {low}" if low == high else f"digits = {low}-{high}"
+            table["digits"] = low if low == high else f"{low}-{high}"
         if self.range is not None:
-            said["range"] = f"range = [{self.range[0]}, {self.range[1]}]"
-        if self.date is not None:
-            said["date"] = f"date = {self.date}"
-        if self.pattern is not None:
-            said["pattern"] = f'pattern = "{self.pattern}"'
-        if self.check is not None:
-            said["check"] = f"check = {self.check}"
+            table["range"] = list(self.range)
+        for key, text in (("date", self.date), ("pattern", self.pattern), ("check", self.check)):
+            if text is not None:
+                table[key] = text
         if self.sum:
-            said["sum"] = f"sum = {' + '.join(self.sum)}"
-        return said
+            table["sum"] = list(self.sum)
+        return table
 
     @property
     def has_field_rules(self) -> bool:

@@ -192,19 +192,13 @@ def template_text(template: Template) -> str:
 
 def rule_lines(rules: FieldRules) -> dict[str, str]:
     """Each rule that is set, as the TOML line that reads back as it, by key."""
-    lines: dict[str, str] = {}
-    if rules.digits is not None:
-        low, high = rules.digits
-        lines["digits"] = f"digits = {low}" if low == high else f'digits = "{low}-{high}"'
-    if rules.range is not None:
-        lines["range"] = f"range = [{rules.range[0]}, {rules.range[1]}]"
-    for key in ("date", "pattern", "check"):
-        value = getattr(rules, key)
-        if value is not None:
-            lines[key] = f"{key} = {_string(value)}"
-    if rules.sum:
-        lines["sum"] = "sum = [{}]".format(", ".join(_string(part) for part in rules.sum))
-    return lines
+    return {key: f"{key} = {_toml(value)}" for key, value in rules.as_table().items()}
+
+
+def _toml(value: int | str | list) -> str:
+    if isinstance(value, list):
+        return "[{}]".format(", ".join(_toml(v) for v in value))
+    return _string(value) if isinstance(value, str) else str(value)
 
 
 def write_template(template: Template, path: Path) -> None:
