@@ -1,31 +1,39 @@
 """The state of one scan and the files that record it.
 
-Which files are done (their entries), which failed and why, which pages of the files in
-progress have come back. Each finished file is committed to the output at once, atomically,
-so an interruption loses nothing and `--resume` redoes nothing that was committed. The output
-is in the format and layout asked for (`digitize.output_formats`); the errors CSV is written
-whatever the format. Resuming keeps each kept row as it was, a person's review decisions
+Which files are done, which failed and why, which pages of the files in progress have come
+back. Each page is in the journal (`digitize.journal`) as soon as it is back, so an
+interruption, even a kill, loses nothing and `--resume` redoes nothing; the output is written
+whole from the journal now and then and at the end, atomically, with the files whose pages are
+all back. The output is in the format and layout asked for (`digitize.output_formats`); the
+errors CSV is written whatever the format. Resuming keeps each kept row as it was, a person's review decisions
 included, and knows a kept file however it is spelt now. One scan at a time writes an
 output: a lock beside it (`<out>.lock`) refuses a second.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from digitize.errors import CsvError, UsageError
+from digitize.journal import Journal, journal_path
 from digitize.output import read_table, same_file, writable_text, write_errors
 from digitize.output_formats import read_output, write_output
 from digitize.output_lock import OutputLock
 from digitize.page_task import PageResult
 from digitize.progress import ScanListener
-from digitize.records import Entry, ReviewDecision
+from digitize.records import Entry
 from digitize.wide_layout import Layout
 
-COMMIT_INTERVAL_S = 1.0  # rewrite the output at most this often while files complete
+COMMIT_INTERVAL_S = 2.0  # rewrite the output at most this often while files complete
+# ... and at most this share of the scan's time: a commit that took 3 s waits 30 s for the
+# next (an output of 100,000 files is not rewritten after each; the journal holds them).
+COMMIT_SHARE = 10.0
 
 
 @dataclass
@@ -55,6 +63,16 @@ class ScanSummary:
         return text
 
 
+@dataclass
+class FileProgress:
+    """A file being read: its pages not back yet, and what the pages back hold."""
+
+    pages_left: int
+    fields: int = 0
+    flagged: int = 0
+    failed: bool = False  # a page of it failed
+
+
 class Batch:
     """A scan's state; a context manager, holding the lock on `out` from the start to the end."""
 
@@ -77,33 +95,67 @@ class Batch:
 
     def _start(self, resume: bool) -> None:
         self.summary = ScanSummary()
-        self.committed: dict[str, list[Entry]] = {}  # file -> its entries, in the output
-        self.columns: list[str] | None = None  # of the output as resumed
-        if resume and self.out.is_file():
-            self.committed, self.columns = _committed_entries(self.out)
+        try:
+            self.journal = Journal(self.out, fresh=not resume)
+        except sqlite3.Error as error:
+            raise UsageError(
+                f"cannot resume: {journal_path(self.out)} is not a scan's journal ({error}); "
+                "move it away to resume from the output alone"
+            ) from None
+        try:
+            self._take_earlier_output(resume)
+        except BaseException:
+            self.journal.close()
+            raise
         # The kept files by what they are on disk: `forms/a.png` is `./forms/a.png`.
-        self.kept = {same_file_key(file) for file in self.committed}
+        done = self.journal.done_files()
+        self.kept_names = set(done)
+        self.kept = {same_file_key(file) for file in done}
         self.errors: list[tuple[str, int | None, str]] = []
-        if self.committed:
+        if done:
             # A kept file whose page failed stays listed: its error is not lost on resume.
-            self.errors = [e for e in _earlier_errors(self.errors_path) if self.is_done(e[0])]
-        self.position: dict[str, int] = {}  # input order of the files read now
-        self.pages_of: dict[str, int] = {}
-        self.pending: dict[str, dict[int, PageResult]] = {}  # file -> pages back so far
+            earlier = _earlier_errors(self.errors_path) + list(self.journal.page_errors())
+            self.errors = [e for e in dict.fromkeys(earlier) if self.is_done(e[0])]
+        self.reading: dict[str, FileProgress] = {}  # the files being read
         self.last_commit = 0.0
+        self.commit_seconds = 0.0  # what writing the output took last time
         # The output as this scan last wrote (or read) it; another signature means someone
         # else (`digitize review`) saved it since.
         self.written = _signature(self.out) if self.columns is not None else None
+
+    def _take_earlier_output(self, resume: bool) -> None:
+        """On --resume, the files of the output so far are kept, as they are there, a person's
+        decisions included; the journal an interrupted scan left adds the pages it had."""
+        stored = self.journal.get_meta("columns")
+        self.columns: list[str] | None = json.loads(stored) if stored else None
+        if not (resume and self.out.is_file()):
+            return
+        earlier, columns = _committed_entries(self.out)
+        if columns is None:
+            return
+        self.columns = columns
+        self.journal.set_meta("columns", json.dumps(columns))
+        in_journal = set(self.journal.done_files())
+        for file, entries in earlier.items():
+            if file not in in_journal:
+                self.journal.keep(file, entries)
+        self.journal.decide({_row_key(e): e.decision for es in earlier.values() for e in es})
 
     def __enter__(self) -> Batch:
         return self
 
     def __exit__(self, *exception: object) -> None:
+        if self.journal.closed:
+            pass  # complete: removed
+        elif self.journal.empty():
+            self.journal.remove()  # stopped before a page came back: nothing to resume
+        else:
+            self.journal.close()
         self.lock.release()  # whatever ended the scan: the next one may start
 
     def is_done(self, file: str) -> bool:
         """Whether `file` is in the output already: by the name there, or as the same file."""
-        return file in self.committed or same_file_key(file) in self.kept
+        return file in self.kept_names or same_file_key(file) in self.kept
 
     def check_not_inputs(self, files: list[str]) -> None:
         """UsageError when --out or --errors is one of the inputs: writing it destroys it."""
@@ -117,34 +169,45 @@ class Batch:
                         f"{writable_text(file)}; give a new file to write"
                     )
 
-    def expect(self, file: str, pages: int) -> None:
-        """`file` will be read now, in this order, and has `pages` pages."""
-        self.position[file] = len(self.position)
-        self.pages_of[file] = pages
-        self.pending[file] = {}
+    def expect(self, file: str, pages: int) -> list[int]:
+        """`file` will be read now, in this order, and has `pages` pages: the pages to read
+        (those an interrupted scan did not get back)."""
+        self.journal.expect(file, pages)
+        back = self.journal.pages_back(file)
+        fields, flagged = self.journal.counts(file) if back else (0, 0)
+        self.reading[file] = FileProgress(pages - len(back), fields, flagged)
+        if not self.reading[file].pages_left:  # killed between its last page and its end
+            self._file_done(file)
+        return [page for page in range(1, pages + 1) if page not in back]
 
     def finish(self, result: PageResult) -> None:
-        """A page is back; when it is its file's last, the file's entries are committed."""
+        """A page is back: into the journal at once; when it is its file's last, the file's
+        rows go into the output (at the next commit)."""
         self.summary.pages += 1
         for stage, seconds in result.seconds.items():
             self.summary.seconds[stage] = self.summary.seconds.get(stage, 0.0) + seconds
+        entries = [Entry(result=f) for f in result.fields]
+        self._journal(
+            lambda: self.journal.add_page(result.file, result.page, entries, result.error)
+        )
         self.listener.page_done()
+        progress = self.reading[result.file]
         if result.error:
             self.fail(result.file, result.page, result.error, count_file=False)
-        pages_back = self.pending[result.file]
-        pages_back[result.page] = result
-        if len(pages_back) < self.pages_of[result.file]:
-            return
-        del self.pending[result.file]
-        pages = [pages_back[n] for n in range(1, self.pages_of[result.file] + 1)]
-        if any(p.error for p in pages):
-            self.summary.failed += 1
-        entries = [Entry(result=f) for p in pages for f in p.fields]
+            progress.failed = True
+        progress.fields += len(entries)
+        progress.flagged += sum(e.result.needs_review for e in entries)
+        progress.pages_left -= 1
+        if progress.pages_left == 0:
+            self._file_done(result.file)
+
+    def _file_done(self, file: str) -> None:
+        progress = self.reading.pop(file)
+        self.summary.failed += progress.failed
         self.summary.files += 1
-        self.summary.fields += len(entries)
-        self.summary.flagged += sum(e.result.needs_review for e in entries)
-        if entries:
-            self.committed[result.file] = entries
+        self.summary.fields += progress.fields
+        self.summary.flagged += progress.flagged
+        self._journal(lambda: self.journal.finish_file(file, keep=progress.fields > 0))
         self.listener.file_done()
         self.commit()
 
@@ -155,15 +218,23 @@ class Batch:
         self.listener.report(writable_text(f"{file}: {reason}"))  # named as in the CSV
 
     def commit(self, force: bool = False) -> None:
-        """Write the output and the errors CSV (atomically), at most every COMMIT_INTERVAL_S."""
-        if not force and time.monotonic() - self.last_commit < COMMIT_INTERVAL_S:
+        """Write the output and the errors CSV (atomically) from the journal: at most every
+        COMMIT_INTERVAL_S, and never more than a tenth of the time (writing a large output
+        takes longer than its interval: the interval grows with it)."""
+        interval = max(COMMIT_INTERVAL_S, COMMIT_SHARE * self.commit_seconds)
+        if not force and time.monotonic() - self.last_commit < interval:
             return
+        started = time.monotonic()
         self._take_decisions_saved_since()
-        # Kept files first, then input order, whatever order the workers finish in.
-        files = sorted(self.committed, key=lambda file: self.position.get(file, -1))
-        entries = [entry for file in files for entry in self.committed[file]]
         try:
-            write_output(entries, self.out, self.layout, self.columns, self.errors)
+            write_output(
+                self.journal.entries(),
+                self.out,
+                self.layout,
+                self.columns,
+                self.errors,
+                reviewed=self.journal.reviewed(),
+            )
             write_errors(self.errors, self.errors_path)
         except OSError as error:
             raise UsageError(
@@ -171,6 +242,18 @@ class Batch:
             ) from None
         self.written = _signature(self.out)
         self.last_commit = time.monotonic()
+        self.commit_seconds = self.last_commit - started
+
+    def complete(self) -> None:
+        """Every page was read: the last commit, and the journal is no longer needed."""
+        self.commit(force=True)
+        self.journal.remove()
+
+    def _journal(self, change: Callable[[], None]) -> None:
+        try:
+            change()
+        except sqlite3.Error as error:  # the disk is full, the folder gone
+            raise UsageError(f"cannot write {self.journal.path}: {error}") from None
 
     def _take_decisions_saved_since(self) -> None:
         """A person may review the rows already written while the scan goes on; the decisions
@@ -182,16 +265,9 @@ class Batch:
             on_disk = read_output(self.out)
         except CsvError:
             return  # not an output digitize can read (back): it holds no decisions to keep
-        decisions: dict[tuple[str, int, str], ReviewDecision | None] = {
-            _row_key(entry): entry.decision for entry in on_disk.entries
-        }
-        for file, entries in self.committed.items():
-            self.committed[file] = [
-                replace(entry, decision=decisions[_row_key(entry)])
-                if _row_key(entry) in decisions
-                else entry
-                for entry in entries
-            ]
+        self._journal(
+            lambda: self.journal.decide({_row_key(e): e.decision for e in on_disk.entries})
+        )
 
 
 def same_file_key(file: str) -> str:

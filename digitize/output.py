@@ -176,15 +176,20 @@ def entry_columns(entries: Iterable[Entry], columns: list[str] | None = None) ->
     """The columns to write: the scan's, then the review's when any field was reviewed, then
     other tools' columns in the order they had (`columns`, as read)."""
     entries = list(entries)
+    result = long_columns(columns, reviewed=any(e.decision is not None for e in entries))
+    for entry in entries:
+        result += [c for c in entry.extra if c not in result]
+    return result
+
+
+def long_columns(columns: list[str] | None, reviewed: bool) -> list[str]:
+    """The columns of a long output whose rows have no columns beyond `columns` (as read)."""
     result = list(COLUMNS)
-    reviewed = any(e.decision is not None for e in entries)
     if reviewed or (columns and any(c in REVIEW_COLUMNS for c in columns)):
         result += REVIEW_COLUMNS
     for column in columns or []:
         if column not in result:
             result.append(column)
-    for entry in entries:
-        result += [c for c in entry.extra if c not in result]
     return result
 
 
@@ -355,6 +360,11 @@ def entries_from_rows(
         except ValueError as error:
             raise CsvError(f"{where}:{line}: {error}") from None
     return EntriesFile(entries=entries, columns=list(columns))
+
+
+def entry_from_cells(cells: dict[str, str]) -> Entry:
+    """A record from its row's cells as text (`entry_cells`' values, as a file holds them)."""
+    return _entry(cells, set(COLUMNS) | set(REVIEW_COLUMNS))
 
 
 def _entry(row: dict[str, str], known: set[str]) -> Entry:

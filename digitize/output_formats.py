@@ -34,6 +34,7 @@ from digitize.output import (
     entries_from_rows,
     entry_cells,
     entry_columns,
+    long_columns,
     read_table,
     write_table,
 )
@@ -75,7 +76,7 @@ class Table:
     """Rows of cells in a layout, with what each format needs to know beyond the cells."""
 
     columns: list[str]
-    rows: list[dict[str, object]]
+    rows: Iterable[dict[str, object]]  # a list, except in a streamed output
     numbers: frozenset[str]  # the columns whose numbers are written as numbers
     flagged: list[set[str]]  # per row, the columns whose cells a person should check
 
@@ -100,11 +101,20 @@ def write_output(
     layout: Layout = Layout.LONG,
     columns: list[str] | None = None,
     errors: Iterable[Error] = (),
+    reviewed: bool | None = None,
 ) -> None:
     """The scan's output at `path`, atomically, in the format its suffix names. `errors` go
-    into a workbook's second sheet (the errors CSV is written apart, whatever the format)."""
-    table = layout_table(list(entries), layout, columns)
+    into a workbook's second sheet (the errors CSV is written apart, whatever the format).
+    `reviewed`, when known (whether any entry holds a decision), lets a long CSV or JSON
+    lines output be written as the entries come, none of them held in memory: the entries
+    then have no columns beyond `columns`."""
     kind = output_format(path)
+    if reviewed is not None and layout is Layout.LONG and kind is not OutputFormat.XLSX:
+        table = Table(
+            long_columns(columns, reviewed), (entry_cells(e) for e in entries), NUMBER_COLUMNS, []
+        )
+    else:
+        table = layout_table(list(entries), layout, columns)
     if kind is OutputFormat.XLSX:
         write_workbook(table, errors, path)
     elif kind is OutputFormat.JSONL:

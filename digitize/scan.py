@@ -76,8 +76,10 @@ def scan(options: ScanOptions, listener: ScanListener | None = None) -> ScanSumm
         workers = min(options.workers or os.cpu_count() or 1, max(1, len(tasks)))
         try:
             make_executor(loader, workers, listener.status).run(tasks, batch.finish)
-        finally:
+        except BaseException:
             batch.commit(force=True)  # also on Ctrl-C: every finished file is kept
+            raise
+        batch.complete()
     return batch.summary
 
 
@@ -126,10 +128,9 @@ def plan(
             batch.fail(file, None, f"cannot read file ({error.strerror or error})")
             listener.file_done()
             continue
-        batch.expect(file, pages)
         tasks.extend(
             PageTask(file, number, options.dpi, params, options.crops, template, labels)
-            for number in range(1, pages + 1)
+            for number in batch.expect(file, pages)
         )
     listener.pages_total(len(tasks))
     return tasks

@@ -430,11 +430,14 @@ def test_interrupted_scan_keeps_finished_files(forms):
     with pytest.raises(KeyboardInterrupt):
         scan(options, InterruptAfterFirstFile())
     assert read_table(forms / "e.csv")["file"].unique().tolist() == ["forms/a.png"]
-    assert sorted(p.name for p in forms.iterdir() if p.is_file()) == ["e-errors.csv", "e.csv"]
+    # The journal of the pages back stays for --resume; nothing else is left behind.
+    on_disk = sorted(p.name for p in forms.iterdir() if p.is_file())
+    assert on_disk == ["e-errors.csv", "e.csv", "e.csv.journal"]
 
     summary = scan(ScanOptions(inputs=files, out=forms / "e.csv", dpi=150, workers=1, resume=True))
     assert (summary.skipped, summary.files, summary.failed) == (1, 1, 0)
     assert read_table(forms / "e.csv")["file"].unique().tolist() == files
+    assert not (forms / "e.csv.journal").exists()  # the scan is complete
 
 
 def test_csv_is_readable_by_plain_csv_module(forms):
