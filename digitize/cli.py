@@ -116,6 +116,14 @@ def scan(
         Layout,
         typer.Option(help="long: a row per field; wide: a row per page, a column per field."),
     ] = Layout.LONG,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DIGITIZE_CLUSTER",
+            metavar="ADDRESS",
+            help="Read the pages on the workers of this Dask scheduler (tcp://HOST:8786); inputs must be at the same paths there.",
+        ),
+    ] = None,
 ) -> None:
     """Read the handwritten numbers in the boxes of scanned forms into a CSV."""
     from digitize.progress import ScanProgress
@@ -135,6 +143,7 @@ def scan(
         template=template,
         labels=labels,
         layout=layout,
+        cluster=cluster,
     )
     interrupted = f"finished files are in {out}: rerun with --resume to go on"
     if layout is Layout.WIDE:  # a wide output cannot be read back: its files are read again

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Protocol
 
 from digitize.classifier import Classifier, ClassifierLoader
@@ -33,6 +34,33 @@ STOP_WAIT_S = 10  # for a stopped worker to exit
 
 Finish = Callable[[PageResult], None]
 Status = Callable[[str], None]
+
+
+class WorkerDeaths:
+    """Pages handed back, and pages whose worker died reading them: each fails alone, and
+    after DEATHS_IN_A_ROW of them in a row the scan stops (the same for every executor)."""
+
+    def __init__(self, status: Status, died: str, dying: str, killed: str):
+        self.status = status
+        self.message, self.dying, self.killed = died, dying, killed  # the words of each executor
+        self.in_a_row = 0
+
+    def read(self, result: PageResult, finish: Finish) -> None:
+        self.in_a_row = 0
+        self.status("")
+        finish(result)
+
+    def died(self, task: PageTask, finish: Finish) -> None:
+        self.in_a_row += 1
+        self.status("")
+        finish(
+            PageResult(file=task.file, page=task.page, error=f"page {task.page}: {self.message}")
+        )
+        if self.in_a_row >= DEATHS_IN_A_ROW:
+            raise DataError(
+                f"{self.dying} ({self.in_a_row} pages in a row killed {self.killed}; "
+                "out of memory?); finished files are kept: rerun with --resume"
+            )
 
 
 class Executor(Protocol):
@@ -63,7 +91,7 @@ class PoolExecutor:
         self.loader, self.workers, self.status = loader, workers, status
         self._pool: ProcessPoolExecutor | None = None  # the workers reading the batch
         self._alone: ProcessPoolExecutor | None = None  # one worker: pages under suspicion
-        self._deaths = 0  # pages in a row that killed a worker on their own
+        self._deaths = WorkerDeaths(status, WORKER_DIED, "worker processes keep dying", "theirs")
 
     def run(self, tasks: Iterable[PageTask], finish: Finish) -> None:
         queue = iter(tasks)
@@ -151,19 +179,10 @@ class PoolExecutor:
         self._read(result, finish)
 
     def _read(self, result: PageResult, finish: Finish) -> None:
-        self._deaths = 0
-        self.status("")
-        finish(result)
+        self._deaths.read(result, finish)
 
     def _died(self, task: PageTask, finish: Finish) -> None:
-        self._deaths += 1
-        self.status("")
-        finish(PageResult(file=task.file, page=task.page, error=f"page {task.page}: {WORKER_DIED}"))
-        if self._deaths >= DEATHS_IN_A_ROW:
-            raise DataError(
-                f"worker processes keep dying ({self._deaths} pages in a row killed theirs; "
-                "out of memory?); finished files are kept: rerun with --resume"
-            )
+        self._deaths.died(task, finish)
 
     def _stop_workers(self) -> None:
         for pool in (self._pool, self._alone):
@@ -182,6 +201,22 @@ def make_executor(loader: ClassifierLoader, workers: int, status: Status) -> Exe
     if workers <= 1:
         return SerialExecutor(loader, status)
     return PoolExecutor(loader, workers, status)
+
+
+@contextmanager
+def connect_cluster(
+    address: str | None, loader: ClassifierLoader, status: Status
+) -> Iterator[Executor | None]:
+    """The executor of the Dask cluster at `address` (`--cluster`), connected now, so that a
+    wrong address fails before a file is read; disconnected on leaving. None without an
+    address, and `distributed` is not even imported."""
+    if address is None:
+        yield None
+        return
+    from digitize.cluster_executor import ClusterExecutor
+
+    with ClusterExecutor(address, loader, status) as executor:
+        yield executor
 
 
 def _start_pool(loader: ClassifierLoader, workers: int) -> ProcessPoolExecutor:

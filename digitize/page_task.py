@@ -30,6 +30,7 @@ class PageTask:
     crops: Path | None = None  # save each field's image here
     template: Template | None = None  # name the fields by it, check its rules
     labels: bool = True  # read the printed labels (tesseract); a template's names replace them
+    path: str | None = None  # where to open `file`, when not as given (a cluster's worker)
 
 
 @dataclass
@@ -45,7 +46,7 @@ def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
     result = PageResult(file=task.file, page=task.page)
     started = time.perf_counter()
     try:
-        page = load_page(task.file, task.page, task.dpi)
+        page = load_page(task.path or task.file, task.page, task.dpi)
     except InputError as error:
         result.error = str(error)
         return result

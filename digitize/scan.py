@@ -16,7 +16,7 @@ from digitize.batch import Batch, ScanSummary
 from digitize.classifier import ClassifierLoader, KerasModel
 from digitize.decision import DEFAULT_REVIEW_BELOW
 from digitize.errors import InputError, UsageError
-from digitize.executor import make_executor
+from digitize.executor import connect_cluster, make_executor
 from digitize.interrupts import terminate_as_interrupt
 from digitize.labels import tesseract_missing
 from digitize.model_files import active_model_dir
@@ -45,6 +45,7 @@ class ScanOptions:
     template: Path | None = None  # name the fields by this form template (digitize.template)
     labels: bool = True  # read each field's printed label (tesseract)
     layout: Layout = Layout.LONG  # a row per field, or per page (digitize.wide_layout)
+    cluster: str | None = None  # a Dask scheduler's address: its workers read the pages
     classifier: ClassifierLoader | None = field(default=None, compare=False)  # overrides model_dir
 
     def __post_init__(self) -> None:
@@ -68,6 +69,7 @@ def scan(options: ScanOptions, listener: ScanListener | None = None) -> ScanSumm
     loader.check()  # a missing model is said now, not after counting a thousand files
     with (
         terminate_as_interrupt(),
+        connect_cluster(options.cluster, loader, listener.status) as cluster,
         Batch(options.out, options.errors_path, listener, options.resume, options.layout) as batch,
     ):
         tasks = plan(options, batch, listener, template)
@@ -75,7 +77,8 @@ def scan(options: ScanOptions, listener: ScanListener | None = None) -> ScanSumm
         batch.summary.model = loader.describe()
         workers = min(options.workers or os.cpu_count() or 1, max(1, len(tasks)))
         try:
-            make_executor(loader, workers, listener.status).run(tasks, batch.finish)
+            executor = cluster or make_executor(loader, workers, listener.status)
+            executor.run(tasks, batch.finish)
         except BaseException:
             batch.commit(force=True)  # also on Ctrl-C: every finished file is kept
             raise
