@@ -17,6 +17,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,18 +105,20 @@ class Batch:
             ) from None
         try:
             self._take_earlier_output(resume)
+            done = self.journal.done_files()
         except BaseException:
-            self.journal.close()
+            self._leave_journal()
             raise
         # The kept files by what they are on disk: `forms/a.png` is `./forms/a.png`.
-        done = self.journal.done_files()
         self.kept_names = set(done)
         self.kept = {same_file_key(file) for file in done}
         self.errors: list[tuple[str, int | None, str]] = []
         if done:
             # A kept file whose page failed stays listed: its error is not lost on resume.
             earlier = _earlier_errors(self.errors_path) + list(self.journal.page_errors())
-            self.errors = [e for e in dict.fromkeys(earlier) if self.is_done(e[0])]
+            # Once each, however the file is named: the CSV holds names as it can write them.
+            unique = {(writable_text(f), p, e): (f, p, e) for f, p, e in reversed(earlier)}
+            self.errors = [e for e in reversed(unique.values()) if self.is_done(e[0])]
         self.reading: dict[str, FileProgress] = {}  # the files being read
         self.last_commit = 0.0
         self.commit_seconds = 0.0  # what writing the output took last time
@@ -135,23 +138,35 @@ class Batch:
             return
         self.columns = columns
         self.journal.set_meta("columns", json.dumps(columns))
-        in_journal = set(self.journal.done_files())
-        for file, entries in earlier.items():
-            if file not in in_journal:
-                self.journal.keep(file, entries)
-        self.journal.decide({_row_key(e): e.decision for es in earlier.values() for e in es})
+        # The output writes a name that is not UTF-8 with \xNN escapes; the journal keeps it.
+        in_journal = {writable_text(file) for file in self.journal.done_files()}
+        with self.journal.transaction():
+            for file, entries in earlier.items():
+                if writable_text(file) not in in_journal:
+                    self.journal.keep(file, entries)
+            self.journal.decide({_row_key(e): e.decision for es in earlier.values() for e in es})
 
     def __enter__(self) -> Batch:
         return self
 
     def __exit__(self, *exception: object) -> None:
+        try:
+            self._leave_journal()
+        finally:
+            self.lock.release()  # whatever ended the scan: the next one may start
+
+    def _leave_journal(self) -> None:
         if self.journal.closed:
-            pass  # complete: removed
-        elif self.journal.empty():
+            return  # the scan was complete: removed
+        if self.journal.empty():
             self.journal.remove()  # stopped before a page came back: nothing to resume
         else:
             self.journal.close()
-        self.lock.release()  # whatever ended the scan: the next one may start
+
+    def planning(self) -> AbstractContextManager[None]:
+        """Plan the scan's files (`expect`) within this block: one write to the journal for
+        them all, not one each (100,000 fsyncs before the first page is read)."""
+        return self.journal.transaction()
 
     def is_done(self, file: str) -> bool:
         """Whether `file` is in the output already: by the name there, or as the same file."""

@@ -33,13 +33,16 @@ SUFFIX = ".journal"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
-    id INTEGER PRIMARY KEY,  -- the order of the output: kept files first, then input order
+    id INTEGER PRIMARY KEY,
+    -- The order of the output: kept files first, then the files of the latest scan in its
+    -- input order (set again by each scan that reads the file).
+    position INTEGER NOT NULL,
     name BLOB UNIQUE NOT NULL,  -- the file as given, as bytes
     shown TEXT NOT NULL,  -- as the output writes it (writable_text)
     pages INTEGER,  -- NULL: kept from an earlier output, its page count not known
     done INTEGER NOT NULL DEFAULT 0  -- every page back: its rows are in the output
 );
-CREATE INDEX IF NOT EXISTS files_shown ON files (shown);
+CREATE INDEX IF NOT EXISTS files_position ON files (position);
 CREATE TABLE IF NOT EXISTS pages (
     file INTEGER NOT NULL REFERENCES files (id),
     page INTEGER NOT NULL,
@@ -72,13 +75,16 @@ class Journal:
             self.remove_files()
         self.db = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
         self.closed = False
+        self.depth = 0  # of nested transactions: only the outermost commits
         try:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")  # a page committed is on disk
             self.db.executescript(SCHEMA)
+            last = self.db.execute("SELECT MAX(position) FROM files").fetchone()[0]
         except sqlite3.DatabaseError:
             self.db.close()
             raise
+        self.next_position = 0 if last is None else int(last) + 1
 
     def close(self) -> None:
         self.db.close()  # closing twice is harmless
@@ -114,7 +120,7 @@ class Journal:
         """The pages of finished files that failed, as (file, page, error)."""
         rows = self.db.execute(
             "SELECT files.name, page, error FROM pages JOIN files ON files.id = pages.file "
-            "WHERE files.done AND error IS NOT NULL ORDER BY files.id, page"
+            "WHERE files.done AND error IS NOT NULL ORDER BY files.position, page"
         )
         return [(_name(name), page, error) for name, page, error in rows]
 
@@ -136,7 +142,7 @@ class Journal:
         they are written, not held in memory."""
         rows = self.db.execute(
             "SELECT cells FROM rows JOIN files ON files.id = rows.file "
-            "WHERE files.done ORDER BY files.id, rows.page, rows.n"
+            "WHERE files.done ORDER BY files.position, rows.page, rows.n"
         )
         for (cells,) in rows:
             yield entry_from_cells(json.loads(cells))
@@ -152,7 +158,7 @@ class Journal:
 
     def keep(self, file: str, entries: list[Entry]) -> None:
         """A file from an earlier output, done, with its rows as they are there."""
-        with self._transaction():
+        with self.transaction():
             file_id = self._file_id(file, None)
             self.db.execute("UPDATE files SET done = 1 WHERE id = ?", (file_id,))
             self._add_rows(file_id, entries)
@@ -161,7 +167,7 @@ class Journal:
         """`file` is read now and has `pages` pages. Pages an earlier scan left of it stay
         (they are not read again) unless the file has another number of pages now, or they
         failed (they are read again)."""
-        with self._transaction():
+        with self.transaction():
             row = self.db.execute(
                 "SELECT id, pages FROM files WHERE name = ?", (_bytes(file),)
             ).fetchone()
@@ -169,6 +175,9 @@ class Journal:
                 self._forget(row[0])
                 row = None
             file_id = self._file_id(file, pages) if row is None else row[0]
+            self.db.execute(
+                "UPDATE files SET position = ? WHERE id = ?", (self._take_position(), file_id)
+            )
             failed = "SELECT page FROM pages WHERE file = ? AND error IS NOT NULL"
             self.db.execute(
                 f"DELETE FROM rows WHERE file = ? AND page IN ({failed})", (file_id,) * 2
@@ -178,7 +187,7 @@ class Journal:
 
     def add_page(self, file: str, page: int, entries: Iterable[Entry], error: str | None) -> None:
         """A page back: its rows and error, on disk when this returns."""
-        with self._transaction():
+        with self.transaction():
             file_id = self._file_id(file, None)
             self.db.execute("DELETE FROM rows WHERE file = ? AND page = ?", (file_id, page))
             self.db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (file_id, page, error))
@@ -187,7 +196,7 @@ class Journal:
     def finish_file(self, file: str, keep: bool) -> None:
         """Every page of `file` is back: done, or forgotten when it is not to be kept (a file
         without rows is read again by a resumed scan, as it always was)."""
-        with self._transaction():
+        with self.transaction():
             file_id = self._file_id(file, None)
             if keep:
                 self.db.execute("UPDATE files SET done = 1 WHERE id = ?", (file_id,))
@@ -195,23 +204,31 @@ class Journal:
                 self._forget(file_id)
 
     def decide(self, decisions: dict[tuple[str, int, str], ReviewDecision | None]) -> None:
-        """Take a person's decisions on rows (keyed as the output shows them) into the rows."""
-        with self._transaction():
+        """Take a person's decisions on rows (keyed as the output shows them) into the rows.
+        A row is decoded only when a decision may change it."""
+        with self.transaction():
             rows = self.db.execute(
-                "SELECT rows.file, rows.page, rows.n, files.shown, rows.field, rows.cells "
+                "SELECT rows.file, rows.page, rows.n, files.shown, rows.field, rows.reviewed "
                 "FROM rows JOIN files ON files.id = rows.file"
-            ).fetchall()
-            for file_id, page, n, shown, field, cells in rows:
+            )
+            changes = []
+            for file_id, page, n, shown, field, reviewed in rows:
                 key = (shown, page, field)
-                if key not in decisions:
+                if key not in decisions or (decisions[key] is None and not reviewed):
                     continue
+                changes.append((file_id, page, n, decisions[key]))
+            for file_id, page, n, decision in changes:
+                (cells,) = self.db.execute(
+                    "SELECT cells FROM rows WHERE file = ? AND page = ? AND n = ?",
+                    (file_id, page, n),
+                ).fetchone()
                 entry = entry_from_cells(json.loads(cells))
-                if entry.decision == decisions[key]:
+                if entry.decision == decision:
                     continue
-                changed = Entry(entry.result, decisions[key], entry.extra)
+                changed = Entry(entry.result, decision, entry.extra)
                 self.db.execute(
                     "UPDATE rows SET cells = ?, reviewed = ? WHERE file = ? AND page = ? AND n = ?",
-                    (_cells(changed), changed.decision is not None, file_id, page, n),
+                    (_cells(changed), decision is not None, file_id, page, n),
                 )
 
     # --- inside ------------------------------------------------------------------------
@@ -222,11 +239,15 @@ class Journal:
         if row is not None:
             return int(row[0])
         cursor = self.db.execute(
-            "INSERT INTO files (name, shown, pages) VALUES (?, ?, ?)",
-            (name, writable_text(file), pages),
+            "INSERT INTO files (position, name, shown, pages) VALUES (?, ?, ?, ?)",
+            (self._take_position(), name, writable_text(file), pages),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    def _take_position(self) -> int:
+        self.next_position += 1
+        return self.next_position - 1
 
     def _forget(self, file_id: int) -> None:
         for table, column in (("rows", "file"), ("pages", "file"), ("files", "id")):
@@ -250,21 +271,31 @@ class Journal:
                 ),
             )
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+    def transaction(self) -> _Transaction:
+        """One transaction (one fsync) for the changes in the block; blocks within it are
+        part of it: a scan plans 100,000 files in one, not one each."""
+        return _Transaction(self)
 
 
 class _Transaction:
-    """BEGIN … COMMIT, or ROLLBACK when the block raised."""
+    """BEGIN … COMMIT, or ROLLBACK when the block raised; nested, only the outermost."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
+    def __init__(self, journal: Journal):
+        self.journal = journal
 
     def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        # Not when one is open already: an interrupt may have come between a BEGIN and
+        # the count that follows it.
+        if self.journal.depth == 0 and not self.journal.db.in_transaction:
+            self.journal.db.execute("BEGIN IMMEDIATE")
+        self.journal.depth += 1
 
     def __exit__(self, kind: object, *rest: object) -> None:
-        self.db.execute("ROLLBACK" if kind is not None else "COMMIT")
+        self.journal.depth -= 1
+        db = self.journal.db
+        if self.journal.depth or not db.in_transaction:  # SQLite may have rolled back itself
+            return
+        db.execute("ROLLBACK" if kind is not None else "COMMIT")
 
 
 def _cells(entry: Entry) -> str:

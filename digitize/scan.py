@@ -120,23 +120,37 @@ def plan(
     params = ReadParams(review_below=options.review_below)
     labels = options.labels and template is None and _labels_readable(listener)
     tasks: list[PageTask] = []
-    for file in todo:
-        try:
-            pages = count_pages(file, options.dpi)
-        except InputError as error:
-            batch.fail(file, None, str(error))
-            listener.file_done()
-            continue
-        except OSError as error:
-            batch.fail(file, None, f"cannot read file ({error.strerror or error})")
-            listener.file_done()
-            continue
-        tasks.extend(
-            PageTask(file, number, options.dpi, params, options.crops, template, labels)
-            for number in batch.expect(file, pages)
-        )
+    with batch.planning():
+        for file in todo:
+            tasks.extend(_plan_file(file, options, batch, listener, template, params, labels))
     listener.pages_total(len(tasks))
     return tasks
+
+
+def _plan_file(
+    file: str,
+    options: ScanOptions,
+    batch: Batch,
+    listener: ScanListener,
+    template: Template | None,
+    params: ReadParams,
+    labels: bool,
+) -> list[PageTask]:
+    """The pages of `file` to read; none when it cannot be read (said in the errors)."""
+    try:
+        pages = count_pages(file, options.dpi)
+    except InputError as error:
+        batch.fail(file, None, str(error))
+        listener.file_done()
+        return []
+    except OSError as error:
+        batch.fail(file, None, f"cannot read file ({error.strerror or error})")
+        listener.file_done()
+        return []
+    return [
+        PageTask(file, number, options.dpi, params, options.crops, template, labels)
+        for number in batch.expect(file, pages)
+    ]
 
 
 def _labels_readable(listener: ScanListener) -> bool:

@@ -4,6 +4,7 @@ the output is written from it now and then, not after every file."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,44 @@ def test_rows_file_names_and_decisions_come_back_as_written(tmp_path):
     assert journal.done_files() == [name] and journal.reviewed()
     journal.remove()
     assert not list(tmp_path.iterdir())
+
+
+def test_a_name_that_is_not_utf8_is_not_kept_twice_on_resume(forms):
+    """The output writes such a name with \\xNN escapes, the journal keeps its bytes: a file
+    in both is one file."""
+    odd = os.fsdecode(b"forms/caf\xe9.png")
+    Path(forms[0]).rename(odd)
+    files = [odd, *forms[1:]]
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(digitize.batch, "COMMIT_INTERVAL_S", 0.0)  # the output holds it
+        scan(options(files, "e.csv"), interrupted_after(2))
+    scan(options(files, "e.csv", resume=True))
+    rows = read_table(Path("e.csv"))
+    assert rows["file"].value_counts().to_dict() == {
+        "forms/caf\\xe9.png": 2,  # its two fields, once
+        "forms/b.pdf": 4,
+        "forms/c.png": 1,
+    }
+    assert rows["file"].unique().tolist() == ["forms/caf\\xe9.png", *forms[1:]]
+
+
+def test_a_file_read_again_keeps_its_place_in_input_order(forms):
+    """b.pdf half read, then given another page: read anew, it is still between a and c."""
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
+        scan(options(forms, "e.csv"), killed_after(2, patch))
+    write_pdf(Path("forms/b.pdf"), [form_page(("13",)), form_page(("5",))])
+    summary = scan(options(forms, "e.csv", resume=True))
+    assert (summary.skipped, summary.pages) == (1, 3)
+    assert read_table(Path("e.csv"))["file"].unique().tolist() == forms
+
+
+def interrupted_after(pages: int) -> QuietListener:
+    class InterruptAfter(QuietListener):
+        back = 0
+
+        def page_done(self) -> None:
+            self.back += 1
+            if self.back == pages:
+                raise KeyboardInterrupt
+
+    return InterruptAfter()
