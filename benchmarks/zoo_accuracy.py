@@ -8,7 +8,7 @@ value it belongs to (pencil, tick combs, 150 dpi ...) rather than as one overall
     python benchmarks/zoo_accuracy.py [--seeds 101 102 103] [--forms 12] [--keep DIR]
 
 Seeds: the default, samples/zoo.py's DEV_SEEDS (101-106), are for developing against.
-HELD_OUT_SEEDS (9013 9014 9015) are reserved for the final measurement: do not generate or look
+HELD_OUT_SEEDS (9019 9020 9021) are reserved for the final measurement: do not generate or look
 at them while developing; this script runs them only with --held-out.
 
 Writes benchmarks/results/zoo_accuracy.md (zoo_accuracy_held_out_FIRST-LAST.md for held-out seeds).
@@ -108,7 +108,7 @@ def run_seed(seed: int, out: Path, args: argparse.Namespace) -> tuple[pd.DataFra
     entries = out / "entries.csv"
     scan(ScanOptions(inputs=[str(out / "forms")], out=entries, workers=args.workers))
     truth = read_csv_for_scoring(out / "truth.csv", zoo.TRUTH_COLUMNS)
-    output = read_csv_for_scoring(entries, OUTPUT_COLUMNS)
+    output = read_csv_for_scoring(entries, [*OUTPUT_COLUMNS, "digit_confidences"])
     forms = pd.read_csv(out / "forms.csv", dtype=str, keep_default_na=False)
     return match(truth, output), unmatched(truth, output, forms)
 
@@ -147,6 +147,9 @@ def match(truth: pd.DataFrame, output: pd.DataFrame) -> pd.DataFrame:
                 "flagged": row is not None and bool(row["needs_review"]),
                 "not_digits": "not_digits" in reasons.split(";"),
                 "exact": row is not None and read == field["value"],
+                # The row's field confidence (benchmarks/field_calibration.py reads it).
+                "confidence": None if row is None else float(row["confidence"]),
+                "digit_confidences": "" if row is None else str(row["digit_confidences"]),
                 "review_reasons": reasons,
             }
         )

@@ -11,6 +11,7 @@ from dataclasses import field as dataclass_field
 
 import numpy as np
 
+from digitize.field_calibration import INK_REASONS, raw_confidence, shipped_calibration
 from digitize.geometry import Box
 from digitize.records import Doubt, ReviewReason
 from digitize.segmentation import SegmentedField, SegmentedPage
@@ -24,10 +25,6 @@ LABEL_LETTER_SHARE = 0.25
 # Other table cells only when they hold a word: this many marks, half of them letters.
 WORD_MARKS = 3
 WORD_LETTER_SHARE = 0.5
-# Doubts that say the box holds ink its value does not account for.
-INK_REASONS = frozenset(
-    {ReviewReason.INK_LEFT_OVER, ReviewReason.FAINT_INK, ReviewReason.NOT_DIGITS}
-)
 
 
 @dataclass(frozen=True)
@@ -129,17 +126,17 @@ def _decide(
             ),
         )
     value = "".join(str(int(p.argmax())) for p in digits)
+    reasons = [d.reason for d in doubts]
     if found.checkbox is not None:  # a mark, not digits: sure unless the mark was in doubt
         value = found.checkbox.value
         confidences = []
-    # The field is right only if every digit is: the product is that probability.
-    confidence = float(np.prod(confidences)) if confidences else 1.0
-    if found.checkbox is not None and doubts:
-        confidence = 0.5
-    if not value and any(d.reason in INK_REASONS for d in doubts):
-        # Read as empty while the box holds ink: nothing says how likely empty is right, and
-        # 0 puts it first in the review order (never an empty reading "sure" at 1.0).
-        confidence = 0.0
+        confidence = 0.5 if doubts else raw_confidence([], value, reasons)
+    else:
+        # Never an empty reading of a box with ink "sure" at 1.0 (raw_confidence).
+        confidence = raw_confidence(confidences, value, reasons)
+        calibration = shipped_calibration()
+        if calibration is not None:
+            confidence = calibration.probability(confidence, value, reasons)
     return FieldReading(
         field=f"field_{number}",
         kind=found.field.kind,

@@ -74,8 +74,9 @@ def test_marks_that_are_no_digits_are_left_out_and_flagged():
     x_filled, letters, empty = readings
     assert len(x_filled.value) == 3 and x_filled.reasons == (ReviewReason.NOT_DIGITS,)
     assert "mark 1 of 4 is no digit" in x_filled.doubts[0].detail
-    # Nothing left: empty, and never "sure" of an empty reading with ink in the box.
-    assert letters.value == "" and letters.confidence == 0.0
+    # Nothing left: empty, and never "sure" of an empty reading with ink in the box (raw 0;
+    # calibrated, the share of such readings right on generated forms, well under a half).
+    assert letters.value == "" and letters.confidence < 0.5
     assert letters.reasons == (ReviewReason.NOT_DIGITS,)
     assert empty.value == "" and not empty.needs_review
 
