@@ -55,16 +55,21 @@ def killed_after(pages: int, monkeypatch) -> QuietListener:
             real_commit(self, force)
 
     monkeypatch.setattr(Batch, "commit", first_commit_only)
+    return stopped_after(pages, Killed)
 
-    class KillAfter(QuietListener):
+
+def stopped_after(pages: int, stop: type[BaseException] = KeyboardInterrupt) -> QuietListener:
+    """A listener that raises `stop` when `pages` pages are back."""
+
+    class StopAfter(QuietListener):
         back = 0
 
         def page_done(self) -> None:
             self.back += 1
             if self.back == pages:
-                raise Killed
+                raise stop
 
-    return KillAfter()
+    return StopAfter()
 
 
 def test_a_scan_killed_between_writes_resumes_from_its_journal(forms):
@@ -152,7 +157,7 @@ def test_a_name_that_is_not_utf8_is_not_kept_twice_on_resume(forms):
     files = [odd, *forms[1:]]
     with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
         patch.setattr(digitize.batch, "COMMIT_INTERVAL_S", 0.0)  # the output holds it
-        scan(options(files, "e.csv"), interrupted_after(2))
+        scan(options(files, "e.csv"), stopped_after(2))
     scan(options(files, "e.csv", resume=True))
     rows = read_table(Path("e.csv"))
     assert rows["file"].value_counts().to_dict() == {
@@ -171,15 +176,3 @@ def test_a_file_read_again_keeps_its_place_in_input_order(forms):
     summary = scan(options(forms, "e.csv", resume=True))
     assert (summary.skipped, summary.pages) == (1, 3)
     assert read_table(Path("e.csv"))["file"].unique().tolist() == forms
-
-
-def interrupted_after(pages: int) -> QuietListener:
-    class InterruptAfter(QuietListener):
-        back = 0
-
-        def page_done(self) -> None:
-            self.back += 1
-            if self.back == pages:
-                raise KeyboardInterrupt
-
-    return InterruptAfter()
