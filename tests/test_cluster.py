@@ -332,20 +332,3 @@ def test_a_worker_that_cannot_read_a_file_fails_that_page(tmp_path, monkeypatch)
     assert result.error.endswith(
         " on worker tcp://10.0.0.9:4000 (inputs must be at the same paths there)"
     )
-
-
-def test_a_local_scan_never_imports_distributed(tmp_path):
-    write_image(tmp_path / "a.png", form_page(("42",)))
-    script = (
-        "import sys\n"
-        f"sys.path.insert(0, {str(TESTS)!r})\n"
-        "from pathlib import Path\n"
-        "from fakes import FakeModel\n"
-        "from digitize.scan import ScanOptions, scan\n"
-        "summary = scan(ScanOptions(['a.png'], Path('e.csv'), workers=1, classifier=FakeModel()))\n"
-        "print(summary.fields, 'distributed' in sys.modules)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert done.stdout.split() == ["1", "False"], done.stderr

@@ -214,7 +214,7 @@ def test_a_bad_page_is_that_page_s_error_not_the_batch_s(tmp_path):
     assert results[0].error and results[0].fields == []
 
 
-def test_a_scan_with_the_fake_classifier_never_imports_tensorflow(tmp_path):
+def test_a_local_scan_with_the_fake_classifier_never_imports_tensorflow_or_dask(tmp_path):
     write_image(tmp_path / "a.png", form_page(("42", "7")))
     script = (
         "import sys\n"
@@ -223,12 +223,12 @@ def test_a_scan_with_the_fake_classifier_never_imports_tensorflow(tmp_path):
         "from fakes import FakeModel\n"
         "from digitize.scan import ScanOptions, scan\n"
         "summary = scan(ScanOptions(['a.png'], Path('e.csv'), workers=1, classifier=FakeModel()))\n"
-        "print(summary.fields, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+        "print(summary.fields, *(m in sys.modules for m in ('tensorflow', 'keras', 'distributed')))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
-    assert done.stdout.split() == ["2", "False", "False"], done.stderr
+    assert done.stdout.split() == ["2", "False", "False", "False"], done.stderr
 
 
 # --- ink the digits did not take up ---------------------------------------------------------
