@@ -229,6 +229,13 @@ def retrain(
     max_trials: Annotated[
         int | None, typer.Option(min=1, help="Stop the search after this many trials in all.")
     ] = None,
+    rungs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Successive-halving rungs: 1 is one grid search; N keeps the best third of each rung and runs it again at 3x the budget.",
+        ),
+    ] = 1,
     model_dir: Annotated[
         Path | None, typer.Option(help="Install into DIR [default: the user model directory].")
     ] = None,
@@ -264,6 +271,7 @@ def retrain(
         overwrite=overwrite,
         no_search=no_search,
         max_trials=max_trials,
+        rungs=rungs,
         model_dir=model_dir,
         force=force,
         seed=seed,

@@ -13,7 +13,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
@@ -27,7 +27,7 @@ from digitize.errors import ModelError
 from digitize.messages import one_line
 from digitize.model_files import CARD_NAME, MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
 from digitize.output import atomic_write
-from model_training import search
+from model_training import rungs, search
 from model_training.batch_norm import (
     batch_norm_state,
     recompute_batch_norm_statistics,
@@ -60,6 +60,7 @@ class RetrainOptions:
     overwrite: bool = False
     no_search: bool = False  # train the installed model's architecture, skip the grid search
     max_trials: int | None = None
+    rungs: int = 1  # successive-halving rungs (model_training/rungs.py); 1: one grid search
     model_dir: Path | None = None  # None: the user's model directory
     force: bool = False
     seed: int = 0
@@ -95,13 +96,14 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     if space is None:
         best, results = _installed_architecture(baseline_dir, pins), pd.DataFrame()
         project_dir, space_name = Path(options.search_dir) / "no-search", "none"
+        rungs_run: list[dict] = []
         project_dir.mkdir(parents=True, exist_ok=True)
     else:
         outcome = _search(space, options, mnist_dir)
         if outcome is None:
             print("Worker finished: the chief trains and installs the winner.", flush=True)
             return RetrainResult(results=pd.DataFrame())
-        best, results, project_dir, space_name = outcome
+        best, results, project_dir, space_name, rungs_run = outcome
 
     final = training_data(
         mnist_dir, options.validation_fraction, options.final_train_limit, extra, seed=options.seed
@@ -138,6 +140,8 @@ def retrain(options: RetrainOptions) -> RetrainResult:
         len(results),
     )
     card["training"]["batch_norm_recomputed"] = batch_norm
+    if rungs_run:
+        card["search"]["rungs"] = rungs_run
     tolerance = EXTRA_DIGITS_TOLERANCE if options.extra_digits else 0.0
     decision = decide(evaluation.accuracy, baseline_dir, tolerance, options.force)
     if decision.installed:
@@ -169,9 +173,11 @@ def _precise_batch_norm(model: keras.Model, data) -> dict:
 
 
 def _search(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
-    """The grid search; (best hyperparameters, results, project dir, space name), or None on a
-    distributed worker, whose part ends with the search."""
+    """The grid search; (best hyperparameters, results, project dir, space name, the rungs
+    run), or None on a distributed worker, whose part ends with the search."""
     print(f"Search space {space.name!r}: {space.grid_size()} grid points", flush=True)
+    if options.rungs > 1:
+        return _search_rungs(space, options, mnist_dir)
     tuning = training_data(
         mnist_dir, options.validation_fraction, options.train_limit, seed=options.seed
     )
@@ -186,7 +192,29 @@ def _search(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
     with atomic_write(project_dir / RESULTS_CSV) as stream:  # read while a search runs
         results.to_csv(stream, index=False)
     print(results.to_string(index=False), flush=True)
-    return search.best_hyperparameters(tuner), results, project_dir, space.name
+    return search.best_hyperparameters(tuner), results, project_dir, space.name, []
+
+
+def _search_rungs(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
+    """`_search` in successive-halving rungs; the rungs run are those with a finished trial
+    (fewer than planned when --max-trials stopped the search)."""
+    rungs.check_single_machine(options.rungs)  # before loading the training split
+    full = training_data(mnist_dir, options.validation_fraction, seed=options.seed)
+    plan = rungs.plan_rungs(
+        space.grid_size(), options.rungs, options.train_limit, options.epochs, len(full.train)
+    )
+    best, results, project_dir = rungs.run_rungs(
+        space,
+        options.search_dir,
+        plan,
+        full,
+        options.seed,
+        options.overwrite,
+        options.max_trials,
+    )
+    print(results.to_string(index=False), flush=True)
+    reached = set(results["rung"])
+    return best, results, project_dir, space.name, [asdict(r) for r in plan if r.index in reached]
 
 
 def _installed_architecture(model_dir: Path, pins: dict[str, object]) -> kt.HyperParameters:

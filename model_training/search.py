@@ -53,20 +53,25 @@ def make_tuner(
     seed: int = 0,
 ) -> kt.Tuner:
     """A grid-search tuner over `space`, keeping its state in `directory/<space name>`."""
-    oracle = ResumableGridSearchOracle(
-        objective=kt.Objective(OBJECTIVE, direction="max"),
-        hyperparameters=space.hyperparameters(),
-        tune_new_entries=space.tune_new_entries,
-        allow_new_entries=True,
-        max_trials=max_trials,
-        seed=seed,
-    )
+    oracle = ResumableGridSearchOracle(**oracle_settings(space, max_trials, seed))
     return kt.Tuner(
         oracle=oracle,
         hypermodel=DigitHyperModel(),
         directory=str(directory),
         project_name=space.name,
         overwrite=overwrite,
+    )
+
+
+def oracle_settings(space: SearchSpace, max_trials: int | None, seed: int) -> dict:
+    """What a grid-search oracle over `space` is built with (one search or a rung of one)."""
+    return dict(
+        objective=kt.Objective(OBJECTIVE, direction="max"),
+        hyperparameters=space.hyperparameters(),
+        tune_new_entries=space.tune_new_entries,
+        allow_new_entries=True,
+        max_trials=max_trials,
+        seed=seed,
     )
 
 

@@ -63,6 +63,9 @@ def test_keras_tuner_internals_used_by_the_resumable_oracle_exist(kt):
     assert isinstance(oracle._ordered_ids, gridsearch.LinkedList)
     assert oracle._populate_next == []
     assert oracle.trials == {} and oracle.start_order == []
+    # ...and what model_training/rungs.py's survivor oracle touches: the trials Keras Tuner
+    # retries after a reload, and the ones running.
+    assert oracle._retry_queue == [] and oracle.ongoing_trials == {}
     for function in ("has_chief_oracle", "is_chief_oracle"):
         assert callable(getattr(distribute, function, None)), function
     assert kt.engine.trial.TrialStatus.COMPLETED == "COMPLETED"
