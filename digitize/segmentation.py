@@ -75,7 +75,7 @@ def segment_page(
     segmented = []
     for target, found_first in zip(fields, first, strict=True):
         if found_first is None:
-            mark = read_checkbox(page, target, params.checkbox, params.digits)
+            mark = read_checkbox(page, target, params.checkbox, params.digits, params.ink)
             doubts = [mark.doubt] if mark.doubt else []
             segmented.append(SegmentedField(field=target, slots=[], doubts=doubts, checkbox=mark))
             continue

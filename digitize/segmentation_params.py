@@ -53,10 +53,17 @@ class CleanupParams:
 
 @dataclass(frozen=True)
 class FieldParams:
-    # Smaller holes are letters' counters, the loops of ticks, noise. At 0.09 (to take 3 mm
-    # checkboxes) the NIST form and the bundled samples gained spurious fields: checkboxes
-    # under ~4.5 mm are not found yet.
+    # Smaller holes are letters' counters, the loops of ticks, noise. At 0.09 for every
+    # hole (to take 3 mm checkboxes) the NIST form and the bundled samples gained spurious
+    # fields...
     min_cell_side_in: float = 0.15
+    # ...so a smaller hole is taken only as a checkbox standing alone (fields._small_checkboxes),
+    # down to a 3 mm box's hole: its 0.3 mm rules thickened by the ruling's pixel either side
+    # at 150 DPI. The zoo's 4-5 mm checkboxes: dev seeds 101-112 missed 56 of 175 before.
+    min_checkbox_side_in: float = 0.09
+    # ...whose ruling is its own frame alone, reaching at most this far out from its hole: a
+    # 0.5 mm rule thickened by the ruling's pixel either side, with a pixel to spare at 150 DPI.
+    checkbox_frame_in: float = 0.04
     # A lone box no larger than this inside, and about square, is a checkbox (3-6 mm boxes;
     # a one-digit box is larger).
     checkbox_max_side_in: float = 0.22

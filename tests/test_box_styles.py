@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image, ImageDraw
 
 from digitize.decision import _fractions_of_input
 from digitize.pages import load_page
+from digitize.records import ReviewReason
 from digitize.scoring import match_boxes
 from digitize.segmentation import SegmentedField, segment_page
 
@@ -135,3 +137,87 @@ def test_dashed_boxes_on_noisy_grey_paper_are_found(tmp_path, mnist_dir):
     assert boxes
     missed = [truth.loc[i, "value"] for i in boxes if found[i] is None]
     assert not missed, f"dashed boxes on noisy grey paper not found, holding {missed}"
+
+
+def drawn_page(dpi: int, draw_page) -> np.ndarray:
+    """A white A5-wide strip at `dpi`, drawn on by `draw_page(draw, mm)` in millimetres."""
+    mm = dpi / 25.4
+    image = Image.new("L", (int(150 * mm), int(60 * mm)), 255)
+    draw_page(ImageDraw.Draw(image), mm)
+    return np.asarray(image)
+
+
+def square(draw: ImageDraw.ImageDraw, mm: float, x: float, y: float, side: float) -> None:
+    draw.rectangle(
+        (x * mm, y * mm, (x + side) * mm, (y + side) * mm), outline=0, width=max(1, round(0.3 * mm))
+    )
+
+
+@pytest.mark.parametrize("dpi", [150, 300])
+def test_checkboxes_down_to_3_mm_are_found_and_read(dpi):
+    """Checkboxes smaller inside than a digit cell are found where they stand alone."""
+    sides = [3.0, 3.5, 4.0, 4.5]
+
+    def draw_page(draw, mm):
+        for k, side in enumerate(sides):
+            for ticked, y in ((False, 10), (True, 25)):
+                x = 10 + 30 * k
+                square(draw, mm, x, y, side)
+                if ticked:  # a cross from corner to corner
+                    for a, b in (
+                        ((x + 0.6, y + 0.6), (x + side - 0.6, y + side - 0.6)),
+                        ((x + 0.6, y + side - 0.6), (x + side - 0.6, y + 0.6)),
+                    ):
+                        draw.line(
+                            (a[0] * mm, a[1] * mm, b[0] * mm, b[1] * mm),
+                            fill=0,
+                            width=max(1, round(0.4 * mm)),
+                        )
+
+    segmented = segment_page(drawn_page(dpi, draw_page), dpi)
+    found = sorted(
+        (f for f in segmented.fields if f.field.kind == "checkbox"),
+        key=lambda f: (f.field.box.y0, f.field.box.x0),
+    )
+    assert [f.checkbox.value for f in found if f.checkbox] == ["0"] * 4 + ["1"] * 4
+    assert len(segmented.fields) == 8
+
+
+@pytest.mark.parametrize("dpi", [150, 300])
+def test_small_squares_of_a_grid_or_against_a_box_are_no_checkboxes(dpi):
+    """A grid of 3 mm cells is a table's print, and a small square against a box or hanging
+    from a longer rule is part of other printing: none is a question to tick."""
+
+    def draw_page(draw, mm):
+        for row in range(3):
+            for column in range(4):
+                square(draw, mm, 10 + 3.3 * column, 10 + 3.3 * row, 3.3)
+        draw.rectangle((60 * mm, 10 * mm, 110 * mm, 22 * mm), outline=0, width=round(0.3 * mm))
+        square(draw, mm, 110, 10, 3.2)  # its corner's square, on the box's right side
+        # A square hanging from a longer rule: a gap in other print's lines, not a box.
+        square(draw, mm, 120, 40, 3.3)
+        draw.line((115 * mm, 40 * mm, 140 * mm, 40 * mm), fill=0, width=round(0.3 * mm))
+
+    segmented = segment_page(drawn_page(dpi, draw_page), dpi)
+    assert [f.field.kind for f in segmented.fields] == ["box"]
+
+
+@pytest.mark.parametrize("dpi", [150, 300])
+def test_a_pencil_tick_lighter_than_the_print_is_read_and_flagged(dpi):
+    """A tick the page's threshold (set by black print) misses is read by the box's own,
+    and flagged faint_ink; an empty box beside it stays empty and unflagged."""
+
+    def draw_page(draw, mm):
+        for k, grey in enumerate((None, 200)):
+            x, y = 10 + 30 * k, 10
+            square(draw, mm, x, y, 4.5)
+            if grey is not None:
+                tick = [(x + 1, y + 2.5), (x + 2, y + 3.7), (x + 4, y + 0.8)]
+                draw.line([(a * mm, b * mm) for a, b in tick], fill=grey, width=round(0.4 * mm))
+
+    segmented = segment_page(drawn_page(dpi, draw_page), dpi)
+    marks = [f.checkbox for f in segmented.fields]
+    assert [m.value if m else None for m in marks] == ["0", "1"]
+    assert marks[0] is not None and marks[0].doubt is None
+    assert marks[1] is not None and marks[1].doubt is not None
+    assert marks[1].doubt.reason == ReviewReason.FAINT_INK

@@ -97,9 +97,11 @@ def labelled_form() -> Form:
     for k, answer in enumerate(["Yes", "No"]):
         form.box(450 + 200 * k, 1132, 486 + 200 * k, 1168, f"Paid? / {answer}")
         form.text(498 + 200 * k, 1150, answer, "lm")
-    # A row whose first checkbox is too small to be found (3.3 mm): passed over, with its answer.
+    # A row whose first checkbox is not found (3.3 mm, its top rule broken): passed over, with
+    # its answer.
     form.text(1000, 1150, "Method", "rm")
     form.rule(1020, 1137, 1046, 1163)
+    form.draw.rectangle((1031, 1137, 1033, 1139), fill=255)
     form.text(1058, 1150, "Cash", "lm")
     form.box(1160, 1132, 1196, 1168, "Method / Card")
     form.text(1208, 1150, "Card", "lm")
