@@ -72,9 +72,10 @@ def _small_checkboxes(
     ruling: np.ndarray, dpi: float, params: FieldParams, fields: list[Field]
 ) -> list[Field]:
     """Checkboxes smaller inside than any digit cell (3-4 mm boxes): holes of the solid
-    ruling too small to be cells, kept only where they are about square and stand alone. A
-    hole sharing a border with another hole is a grid's (a table's print), and one inside or
-    against a field is part of it; neither is a question to tick."""
+    ruling too small to be cells, kept only where they are about square, framed by their own
+    ruling alone (`_framed_alone`, in `_holes`) and stand alone. A hole sharing a border with
+    another hole is a grid's (a table's print), and one inside or against a field is part of
+    it; neither is a question to tick."""
     smallest_cell = dpi * params.min_cell_side_in
     holes = [
         hole
