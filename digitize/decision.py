@@ -136,7 +136,7 @@ def _decide(
         confidence = raw_confidence(confidences, value, reasons)
         calibration = shipped_calibration()
         if calibration is not None:
-            confidence = calibration.probability(confidence, value, reasons)
+            confidence = calibration.probability(confidences, value, reasons)
     return FieldReading(
         field=f"field_{number}",
         kind=found.field.kind,

@@ -14,6 +14,7 @@ from PIL import Image
 
 from digitize.decision import choose_reading, decide_fields
 from digitize.executor import LOADING_MODEL, PoolExecutor, SerialExecutor
+from digitize.field_calibration import EMPTY_WITH_INK_AT_MOST
 from digitize.page_task import PageTask
 from digitize.pages import Page, load_page
 from digitize.reading import ReadParams, read_page
@@ -75,8 +76,8 @@ def test_marks_that_are_no_digits_are_left_out_and_flagged():
     assert len(x_filled.value) == 3 and x_filled.reasons == (ReviewReason.NOT_DIGITS,)
     assert "mark 1 of 4 is no digit" in x_filled.doubts[0].detail
     # Nothing left: empty, and never "sure" of an empty reading with ink in the box (raw 0;
-    # calibrated, the share of such readings right on generated forms, well under a half).
-    assert letters.value == "" and letters.confidence < 0.5
+    # calibrated, capped below the review threshold: 24 of 35 were right on zoo dev forms).
+    assert letters.value == "" and letters.confidence <= EMPTY_WITH_INK_AT_MOST < 0.99
     assert letters.reasons == (ReviewReason.NOT_DIGITS,)
     assert empty.value == "" and not empty.needs_review
 
