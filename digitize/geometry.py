@@ -45,6 +45,9 @@ class Box:
         p = int(round(pixels))
         return Box(self.x0 - p, self.y0 - p, self.x1 + p, self.y1 + p)
 
+    def shifted(self, dx: int, dy: int) -> Box:
+        return Box(self.x0 + dx, self.y0 + dy, self.x1 + dx, self.y1 + dy)
+
     def clip(self, width: int, height: int) -> Box:
         return Box(max(0, self.x0), max(0, self.y0), min(width, self.x1), min(height, self.y1))
 

@@ -159,7 +159,7 @@ def _thick_strokes(ink: np.ndarray, width: int, dpi: float, params: FieldParams)
     thick printed border is as thick but runs on: it stays."""
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
     cores = cv2.morphologyEx(ink, cv2.MORPH_OPEN, disk)
-    _, labels, stats = _components(cores)
+    _, labels, stats = components(cores)
     longest = dpi * params.thick_rule_min_in
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     # A thick rule's core is thin across its direction, however broken up by a wavering scan
@@ -200,7 +200,7 @@ def _sides_at_ends(
         ink, max(params.min_ruling_px, int(dpi * params.min_ruling_in)), params, not along_rows
     )
     ends = np.zeros_like(ink)
-    _, _, stats = _components(long_rules)
+    _, _, stats = components(long_rules)
     reach = 2 * width  # a corner's side lies within a stroke's width or two of the rule's end
     for x, y, w, h, _ in stats[1:]:
         if along_rows:
@@ -209,12 +209,12 @@ def _sides_at_ends(
         else:
             for end in (y, y + h):
                 ends[max(0, end - reach) : end + reach, x : x + w] = 255
-    _, labels, stats = _components(across)
+    _, labels, stats = components(across)
     meeting = np.unique(labels[(ends > 0) & (across > 0)])
     return _chosen_components(labels, stats, meeting[meeting > 0])
 
 
-def _components(image: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+def components(image: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """8-connected components: their count, labels and stats. 16-bit labels while they fit:
     a letter page's statistics took 44 ms with 32-bit labels, 13 ms with 16-bit (OpenCV 5)."""
     try:

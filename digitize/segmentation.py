@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitize.checkbox import CheckboxMark, read_checkbox
+from digitize.checkbox_frames import find_checkbox_frames
 from digitize.cleanup import CleanPage, clean_page
 from digitize.comb_ticks import find_tick_combs
 from digitize.digits import DigitCandidate, FieldDigits, find_digits
@@ -64,6 +65,7 @@ def segment_page(
     page = clean_page(image, dpi, params.cleanup)
     ruling = find_ruling(page.ink, page.dpi, params.fields, page.print_ink, page.gray)
     fields = find_fields(ruling, page.dpi, params.fields, params.combs)
+    fields = find_checkbox_frames(fields, page.print_ink, page.dpi, params.fields)
     fields = find_tick_combs(fields, page.print_ink, page.dpi, params.combs)
     fields = inherit_column_dividers(fields, page.gray, page.dpi, params.combs, params.ink)
     first = [

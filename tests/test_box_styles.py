@@ -221,3 +221,38 @@ def test_a_pencil_tick_lighter_than_the_print_is_read_and_flagged(dpi):
     assert marks[0] is not None and marks[0].doubt is None
     assert marks[1] is not None and marks[1].doubt is not None
     assert marks[1].doubt.reason == ReviewReason.FAINT_INK
+
+
+@pytest.mark.parametrize("dpi", [150, 300])
+def test_drop_out_checkboxes_crossed_over_their_frame_in_marker_are_found(dpi):
+    """A light drop-out frame loses its sides where a marker's cross or tick touches it
+    (the marker's strokes are taken out before the print ink is ruled), so no hole is left;
+    the frame is still found, and read. A solid printed square, or a bold O, is no checkbox."""
+
+    def draw_page(draw, mm):
+        marker = max(2, round(0.9 * mm))
+        for k, side in enumerate((4.0, 4.5, 5.0)):
+            x, y = 10 + 30 * k, 10
+            draw.rectangle(
+                (x * mm, y * mm, (x + side) * mm, (y + side) * mm),
+                outline=165,  # drop-out blue's grey
+                width=max(1, round(0.3 * mm)),
+            )
+            draw.rectangle(
+                (x * mm, (y + 20) * mm, (x + side) * mm, (y + 20 + side) * mm),
+                outline=165,
+                width=max(1, round(0.3 * mm)),
+            )
+            # A cross from corner to corner, over the frame, and a tick past its top.
+            draw.line((x * mm, y * mm, (x + side) * mm, (y + side) * mm), fill=0, width=marker)
+            draw.line((x * mm, (y + side) * mm, (x + side) * mm, y * mm), fill=0, width=marker)
+        draw.rectangle((110 * mm, 40 * mm, 114 * mm, 44 * mm), fill=0)  # a printed bullet
+        # A bold title's O, as wide and tall as a checkbox: its sides are arcs, and thick.
+        draw.rounded_rectangle(
+            (60 * mm, 40 * mm, 65 * mm, 45.2 * mm), 1.5 * mm, outline=0, width=round(1.5 * mm)
+        )
+
+    segmented = segment_page(drawn_page(dpi, draw_page), dpi)
+    found = sorted(segmented.fields, key=lambda f: (f.field.box.y0, f.field.box.x0))
+    assert [f.field.kind for f in found] == ["checkbox"] * 6
+    assert [f.checkbox.value for f in found if f.checkbox] == ["1"] * 3 + ["0"] * 3
