@@ -51,8 +51,13 @@ def _ticks(region: np.ndarray, dpi: float, params: CombParams) -> list[float]:
     centres = []
     columns = np.flatnonzero(tick)
     for run in np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1) if columns.size else []:
-        if run.size <= widest:
-            centres.append(float(run.mean()))
+        centre = float(run.mean())
+        # Ink rising at the hole's very edge is the box's own side rule (its inner edge, ragged
+        # or a pixel off the hole), not a tick: counted as two strays, it kept whole tick
+        # combs from being cut (zoo dev 107-10: two of four).
+        beside_side = min(centre, region.shape[1] - 1 - centre) < widest
+        if run.size <= widest and not beside_side:
+            centres.append(centre)
     return centres
 
 

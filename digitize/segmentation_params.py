@@ -115,6 +115,9 @@ class FieldParams:
     dented_hull_fill: float = 0.93
     dented_fill: float = 0.55
     shared_border_in: float = 0.06  # the interiors either side of one border are this close
+    # A double border's two rules are at most this far apart (printed forms: 0.5-2.5 mm),
+    # the same all round within `checkbox_frame_in` (fields._double_borders).
+    double_border_gap_in: float = 0.1
     # The printed border around an interior: about one border width outside it.
     border_in: float = 0.01
     min_border_px: int = 2

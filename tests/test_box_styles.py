@@ -256,3 +256,71 @@ def test_drop_out_checkboxes_crossed_over_their_frame_in_marker_are_found(dpi):
     found = sorted(segmented.fields, key=lambda f: (f.field.box.y0, f.field.box.x0))
     assert [f.field.kind for f in found] == ["checkbox"] * 6
     assert [f.checkbox.value for f in found if f.checkbox] == ["1"] * 3 + ["0"] * 3
+
+
+@pytest.mark.parametrize("dpi", [150, 200, 300])
+def test_a_double_border_s_inner_rule_is_the_box_not_its_content(dpi):
+    """A double border (two rules 0.6-2 mm apart) is one box whose interior is inside the
+    inner rule, a comb drawn inside one keeps its cells, and faint pencil in it is read. A
+    thick 0 written in a plain box is the box's content, not a second border."""
+    pencil = 200
+
+    def draw_page(draw, mm):
+        rule = max(1, round(0.25 * mm))
+        for k, gap in enumerate((0.6, 1.2, 2.0)):
+            x, y = 8 + 45 * k, 8
+            draw.rectangle((x * mm, y * mm, (x + 40) * mm, (y + 12) * mm), outline=0, width=rule)
+            inner = (x + gap) * mm, (y + gap) * mm, (x + 40 - gap) * mm, (y + 12 - gap) * mm
+            draw.rectangle(inner, outline=0, width=rule)
+            # A faint pencil 7 in the box, lighter than the print.
+            draw.line(((x + 8) * mm, (y + 4) * mm, (x + 13) * mm, (y + 4) * mm), pencil, rule)
+            draw.line(((x + 13) * mm, (y + 4) * mm, (x + 10) * mm, (y + 9) * mm), pencil, rule)
+        # A comb of four 6 mm cells inside a double frame.
+        x, y = 8, 30
+        draw.rectangle((x * mm, y * mm, (x + 26) * mm, (y + 10) * mm), outline=0, width=rule)
+        draw.rectangle(
+            ((x + 1) * mm, (y + 1) * mm, (x + 25) * mm, (y + 9) * mm), outline=0, width=rule
+        )
+        for k in range(1, 4):
+            draw.line(
+                ((x + 1 + 6 * k) * mm, (y + 1) * mm, (x + 1 + 6 * k) * mm, (y + 9) * mm), 0, rule
+            )
+        # A plain box holding a thick 0 that nearly fills it.
+        x = 60
+        draw.rectangle((x * mm, y * mm, (x + 12) * mm, (y + 12) * mm), outline=0, width=rule)
+        draw.ellipse(
+            ((x + 1.5) * mm, (y + 1.2) * mm, (x + 10.5) * mm, (y + 10.8) * mm),
+            outline=0,
+            width=round(1.2 * mm),
+        )
+
+    found = segment_page(drawn_page(dpi, draw_page), dpi).fields  # in reading order
+    assert [f.field.kind for f in found] == ["box", "box", "box", "comb", "box"]
+    mm = dpi / 25.4
+    for gap, box in zip((0.6, 1.2, 2.0), found[:3], strict=True):
+        assert len(box.slots) == 1, f"{gap} mm double border: {len(box.slots)} digits"
+        assert {d.reason for d in box.doubts} == {ReviewReason.FAINT_INK}
+    assert len(found[3].field.cells) == 4
+    assert found[4].field.interior.width > 10 * mm  # the box, not the 0's counter
+
+
+@pytest.mark.parametrize("dpi", [150, 200, 300])
+def test_a_tick_comb_with_leaning_side_rules_is_cut_at_its_ticks(dpi):
+    """The side rules of a tick comb scanned a little askew rise partway up the hole's edge
+    columns; they are the box's sides, not two stray ticks that keep it from being cut."""
+
+    def draw_page(draw, mm):
+        rule = max(1, round(0.25 * mm))
+        x0, y0, x1, y1 = 10 * mm, 10 * mm, 66 * mm, 20 * mm
+        draw.line((x0, y0, x1, y0), 0, rule)
+        draw.line((x0, y1, x1, y1), 0, rule)
+        lean = 3  # pixels over the box's height
+        draw.line((x0, y1, x0 + lean, y0), 0, rule)
+        draw.line((x1, y1, x1 - lean, y0), 0, rule)
+        for k in range(1, 8):
+            x = x0 + k * (x1 - x0) / 8
+            draw.line((x, y1, x, y1 - 3 * mm), 0, rule)
+
+    segmented = segment_page(drawn_page(dpi, draw_page), dpi)
+    assert [f.field.kind for f in segmented.fields] == ["comb"]
+    assert len(segmented.fields[0].field.cells) == 8
