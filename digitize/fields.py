@@ -27,6 +27,8 @@ class Field:
     # "box", "comb", "cell" (a table cell), "label" (a table row's wide cell beside its digit
     # cells: printed, unless it holds digits) or "checkbox"
     kind: str = "box"
+    # Found by its top and bottom rules alone, its sides inferred (`digitize.open_boxes`).
+    open: bool = False
 
     @property
     def interior(self) -> Box:

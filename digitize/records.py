@@ -21,6 +21,7 @@ class ReviewReason(StrEnum):
     FAINT_INK = "faint_ink"  # ink too faint to read with confidence
     NOT_DIGITS = "not_digits"  # marks that are not digits (letters, X fillers, print)
     VALIDATION = "validation"  # the value breaks a rule of its field (check digit, range)
+    OPEN_BOX = "open_box"  # the box's border does not close: its sides were inferred
     NOT_FOUND = "not_found"  # a template's field whose box was not found on the page
     TEMPLATE_MISMATCH = "template_mismatch"  # the page is not the template's form
 

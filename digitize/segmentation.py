@@ -20,6 +20,7 @@ from digitize.digits import DigitCandidate, FieldDigits, find_digits
 from digitize.field_ink import Mark, contrast, marks, rethresholded
 from digitize.fields import Field, find_fields
 from digitize.normalize import normalize_digit
+from digitize.open_boxes import find_open_boxes
 from digitize.records import Doubt, ReviewReason
 from digitize.ruling import find_ruling
 from digitize.segmentation_params import SegmentationParams
@@ -65,6 +66,7 @@ def segment_page(
     page = clean_page(image, dpi, params.cleanup)
     ruling = find_ruling(page.ink, page.dpi, params.fields, page.print_ink, page.gray)
     fields = find_fields(ruling, page.dpi, params.fields, params.combs)
+    fields = find_open_boxes(fields, ruling, page.print_ink, page.dpi, params.fields)
     fields = find_checkbox_frames(fields, page.print_ink, page.dpi, params.fields)
     fields = find_tick_combs(fields, page.print_ink, page.dpi, params.combs)
     fields = inherit_column_dividers(fields, page.gray, page.dpi, params.combs, params.ink)
@@ -91,6 +93,8 @@ def segment_page(
                 options.append(DigitOption(candidates=option, rows=range(start, len(candidates))))
             slots.append(SegmentedSlot(options))
         doubts = [*found.doubts, *ink_doubts]
+        if target.open:
+            doubts.append(Doubt(ReviewReason.OPEN_BOX, "the box's border does not close"))
         segmented.append(SegmentedField(field=target, slots=slots, doubts=doubts))
     images = np.zeros((len(candidates), 28, 28), np.uint8)
     for row, candidate in enumerate(candidates):

@@ -118,6 +118,19 @@ class FieldParams:
     # A double border's two rules are at most this far apart (printed forms: 0.5-2.5 mm),
     # the same all round within `checkbox_frame_in` (fields._double_borders).
     double_border_gap_in: float = 0.1
+    # Open boxes (digitize.open_boxes): a box whose border does not close is found by two
+    # horizontal rules at least this long (a 3-digit box is ~0.7 in wide), of one extent
+    # (ends within this of each other), with pieces up to this far apart joined (a worn
+    # rule's gaps, a dashed rule where a marker's digits crossed it), each rule at most this
+    # thick, and print within this of both ends over this share of the band's height (what
+    # is left of its sides; a rule under a line of text has none).
+    open_box_min_width_in: float = 0.6
+    open_box_same_extent_in: float = 0.08
+    open_box_gap_in: float = 0.3
+    open_box_max_rule_in: float = 0.06
+    open_box_rule_cover: float = 0.6  # of its length, the pieces of a rule cover this much
+    open_box_side_in: float = 0.04
+    open_box_side_share: float = 0.15
     # The printed border around an interior: about one border width outside it.
     border_in: float = 0.01
     min_border_px: int = 2

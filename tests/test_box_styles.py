@@ -324,3 +324,30 @@ def test_a_tick_comb_with_leaning_side_rules_is_cut_at_its_ticks(dpi):
     segmented = segment_page(drawn_page(dpi, draw_page), dpi)
     assert [f.field.kind for f in segmented.fields] == ["comb"]
     assert len(segmented.fields[0].field.cells) == 8
+
+
+@pytest.mark.parametrize("dpi", [150, 200, 300])
+def test_a_box_whose_border_does_not_close_is_found_and_flagged(dpi):
+    """A worn box whose sides are mostly gone, and whose top rule has a gap, encloses no
+    hole; it is still a box (its top and bottom rules, what is left of its sides), read and
+    flagged `open_box`. Two rules with nothing at their ends (lines to write on) are none."""
+
+    def draw_page(draw, mm):
+        rule = max(1, round(0.3 * mm))
+        x0, y0, x1, y1 = 10 * mm, 10 * mm, 60 * mm, 22 * mm
+        draw.line((x0, y0, 30 * mm, y0), 0, rule)  # the top rule, worn through for 4 mm
+        draw.line((34 * mm, y0, x1, y0), 0, rule)
+        draw.line((x0, y1, x1, y1), 0, rule)
+        draw.line((x0, y1, x0, y1 - 4 * mm), 0, rule)  # a third of each side is left
+        draw.line((x1, y0, x1, y0 + 4 * mm), 0, rule)
+        pen = max(2, round(0.5 * mm))  # a 1 and a 7 in ballpoint
+        draw.line((20 * mm, 13 * mm, 20 * mm, 20 * mm), 0, pen)
+        draw.line((35 * mm, 13 * mm, 40 * mm, 13 * mm), 0, pen)
+        draw.line((40 * mm, 13 * mm, 37 * mm, 20 * mm), 0, pen)
+        for y in (35, 47):  # two ruled lines to write on, without sides
+            draw.line((10 * mm, y * mm, 60 * mm, y * mm), 0, rule)
+
+    found = segment_page(drawn_page(dpi, draw_page), dpi).fields
+    assert [f.field.kind for f in found] == ["box"]
+    assert ReviewReason.OPEN_BOX in {d.reason for d in found[0].doubts}
+    assert len(found[0].slots) == 2
