@@ -35,7 +35,7 @@ def _as_tick_comb(field: Field, ink: np.ndarray, dpi: float, params: CombParams)
         ticks = _ticks(standing, dpi, params)
         cells = _even_cells(ticks, hole, params)
         if cells:
-            return Field(box=field.box, cells=cells, kind="comb")
+            return Field(box=field.box, cells=cells, kind="comb", open=field.open)
     return None
 
 

@@ -60,7 +60,7 @@ def find_open_boxes(
         inset = max(params.min_border_px, int(round(dpi * params.open_box_side_in)))
         x0, x1 = max(top.x0, bottom.x0) + inset, min(top.x1, bottom.x1) - inset
         interior = Box(x0, top.y1, x1, bottom.y0)
-        if any(_overlaps(interior, box) for box in taken):
+        if any(interior.overlaps(box) for box in taken):
             continue
         if not _has_sides(interior, print_ink, dpi, params):
             continue
@@ -118,7 +118,3 @@ def _has_sides(interior: Box, print_ink: np.ndarray, dpi: float, params: FieldPa
         ):
             return False
     return True
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.y1, b.y1) > max(a.y0, b.y0)

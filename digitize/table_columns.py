@@ -63,6 +63,7 @@ def _cut_at_columns(
                 box=Box(block.box.x0, target.box.y0, block.box.x1, target.box.y1),
                 cells=[_in_row(c, hole) for c in block.cells],
                 kind="comb",
+                open=target.open,
             )
             for block in blocks
         ]
