@@ -42,6 +42,9 @@ class DigitSlot:
 class FieldDigits:
     slots: list[DigitSlot]
     doubts: list[Doubt] = field(default_factory=list)  # why the segmentation may be wrong
+    # All it found is small marks at one end of a wide box: likely a printed prefix or unit,
+    # so its darkness says nothing about the page's handwriting.
+    maybe_print: bool = False
 
     def candidates(self) -> list[DigitCandidate]:
         return [c for slot in self.slots for option in slot.options for c in option]
@@ -84,15 +87,18 @@ def find_digits(page: CleanPage, target: Field, params: DigitParams = DigitParam
         and min(w, h) > params.print_line_px
     ]
     doubts: list[Doubt] = []
+    maybe_print = False
     if target.kind == "comb":
         groups = [[[b]] for b in _one_per_cell(blobs, target, interior, doubts, params)]
     else:
-        typical = _typical_height(blobs, interior.height)
-        if _only_small_marks_at_an_end(blobs, interior, params):
+        stretches = _stretches(blobs, interior.height)
+        typical = _typical_height(stretches, interior.height)
+        if _only_small_marks_at_an_end(stretches, interior, params):
+            maybe_print = True
             doubts.append(
                 Doubt(ReviewReason.NOT_DIGITS, "only small marks at the box's end: printed?")
             )
-        blobs = _without_printed_affixes(blobs, typical, doubts, params)
+        blobs = _without_printed_affixes(blobs, stretches, typical, doubts, params)
         blobs = [
             b
             for b in _merge_fragments(blobs, typical, params)
@@ -112,21 +118,25 @@ def find_digits(page: CleanPage, target: Field, params: DigitParams = DigitParam
         DigitSlot([[_candidate(b, labels, interior) for b in option] for option in group])
         for group in groups
     ]
-    return FieldDigits(slots=slots, doubts=doubts)
+    return FieldDigits(slots=slots, doubts=doubts, maybe_print=maybe_print)
 
 
 def _without_printed_affixes(
-    blobs: list[_Blob], typical: float, doubts: list[Doubt], params: DigitParams
+    blobs: list[_Blob],
+    stretches: list[Box],
+    typical: float,
+    doubts: list[Doubt],
+    params: DigitParams,
 ) -> list[_Blob]:
     """The blobs less a printed prefix or unit inside the box (`€`, `+44`, `No.`, `kg`): marks
     all well short of the handwriting, standing apart from it at the box's left or right end.
     Not part of the value, and not silently dropped either: the field says so."""
-    tall = [b for b in blobs if b.box.height >= params.affix_height * typical]
+    tall = [box for box in stretches if box.height >= params.affix_height * typical]
     if not tall:
         return blobs
     gap = params.affix_gap * typical
-    start = min(b.box.x0 for b in tall) - gap
-    end = max(b.box.x1 for b in tall) + gap
+    start = min(box.x0 for box in tall) - gap
+    end = max(box.x1 for box in tall) + gap
     prefix = [b for b in blobs if b.box.x1 <= start]
     suffix = [b for b in blobs if b.box.x0 >= end]
     kept = [b for b in blobs if b not in prefix and b not in suffix]
@@ -138,21 +148,42 @@ def _without_printed_affixes(
     return kept
 
 
-def _only_small_marks_at_an_end(blobs: list[_Blob], interior: Box, params: DigitParams) -> bool:
+def _only_small_marks_at_an_end(stretches: list[Box], interior: Box, params: DigitParams) -> bool:
     """Does a wide box hold nothing but small marks at one end: a printed prefix or unit
     (`$`, `kg`, `+44`) in a box left empty? Read alone, `$` is a sure 5 (zoo: unflagged)."""
-    if not blobs or interior.width < params.affix_box_aspect * interior.height:
+    if not stretches or interior.width < params.affix_box_aspect * interior.height:
         return False
     zone = params.affix_zone * interior.width
-    small = all(b.box.height < params.affix_of_box * interior.height for b in blobs)
-    left = all(b.box.x1 <= zone for b in blobs)
-    right = all(b.box.x0 >= interior.width - zone for b in blobs)
+    small = all(box.height < params.affix_of_box * interior.height for box in stretches)
+    left = all(box.x1 <= zone for box in stretches)
+    right = all(box.x0 >= interior.width - zone for box in stretches)
     return small and (left or right)
 
 
-def _typical_height(blobs: list[_Blob], field_height: int) -> float:
-    """The height of a whole digit in this field: the tallest components are whole digits."""
-    heights = sorted((b.box.height for b in blobs), reverse=True)
+def _stretches(blobs: list[_Blob], field_height: int) -> list[Box]:
+    """The field's ink as stretches side by side: pieces one above the other are one stretch.
+    Pencil and bi-level scans break a digit into pieces; measured piece by piece the digits
+    look small, so that whole ones are taken for touching pairs and cut, and a broken digit
+    for small print (zoo dev: 150-DPI pencil, bi-level)."""
+    stretches: list[Box] = []
+    for blob in sorted(blobs, key=lambda b: b.box.x0):
+        if (
+            stretches
+            # Overlapping by half the narrower one's width: a broken digit's pieces lie one
+            # above the other, while neighbours written close overlap by a sliver.
+            and _x_overlap(stretches[-1], blob.box) > 0.5 * min(stretches[-1].width, blob.box.width)
+            # No digit is wider than its box is tall: a long smear is not a stretch of digits.
+            and Box.union([stretches[-1], blob.box]).width <= field_height
+        ):
+            stretches[-1] = Box.union([stretches[-1], blob.box])
+        else:
+            stretches.append(blob.box)
+    return stretches
+
+
+def _typical_height(stretches: list[Box], field_height: int) -> float:
+    """The height of a whole digit in this field: the tallest stretches are whole digits."""
+    heights = sorted((box.height for box in stretches), reverse=True)
     if not heights:  # no ink: nothing is measured against it, so no parameter
         return 0.6 * field_height
     return float(np.median(heights[: max(1, (len(heights) + 1) // 2)]))

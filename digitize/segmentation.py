@@ -109,11 +109,16 @@ def handwriting_contrast(
     params: SegmentationParams,
 ) -> float | None:
     """How dark the page's handwriting is (grey levels below the paper, the median over the
-    fields read at the page's threshold), or None when too few fields were read to say."""
+    fields read at the page's threshold), or None when too few fields were read to say.
+    A field where what was read looks like a printed prefix or unit and other marks were left
+    over does not count: with pencil far lighter than the print, such fields made the print
+    the page's "handwriting", and the pencil, read by the box's own threshold, too faint beside
+    it (zoo dev 109: no field of a page read)."""
     measured = [
         c
         for target, digits in zip(fields, found, strict=True)
         if digits is not None
+        and not (digits.maybe_print and _left_over(page, target, digits, params))
         and (c := contrast(page, target, digits.candidates(), params.digits)) is not None
     ]
     if len(measured) < params.ink.min_reference_fields:

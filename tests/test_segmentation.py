@@ -11,7 +11,9 @@ from digitize.cleanup import clean_page
 from digitize.digits import find_digits
 from digitize.fields import find_fields
 from digitize.normalize import normalize_digit
+from digitize.records import ReviewReason
 from digitize.ruling import find_ruling
+from digitize.segmentation import segment_page
 from model_training.mnist import load_split
 
 WHITE = 255
@@ -256,3 +258,52 @@ def test_a_marker_s_digits_written_across_a_box_leave_it_one_box(dpi):
     clean = clean_page(image, dpi)
     fields = find_fields(find_ruling(clean.ink, clean.dpi, print_ink=clean.print_ink), clean.dpi)
     assert [(f.kind, len(find_digits(clean, f).slots)) for f in fields] == [("box", 4)]
+
+
+def broken_zero(image, x, y, gap):
+    """A 0, 50 wide and 90 tall at (x, y), whose top and bottom halves came apart by `gap`."""
+    cv2.ellipse(image, (x + 25, y + 45), (22, 42), 0, 180, 360, 0, 7)
+    cv2.ellipse(image, (x + 25, y + 45 + gap), (22, 42), 0, 0, 180, 0, 7)
+
+
+def test_digits_in_pieces_at_the_end_of_a_box_are_not_taken_for_print():
+    """Pencil and bi-level scans break digits into pieces. Each piece is short, but a stretch
+    of pieces one above the other is a whole digit's height: not a printed unit right of the
+    value, which would be left out (zoo dev: "53166" read "531")."""
+    image = page()
+    box(image, 300, 400, 700, 160)
+    for x in (335, 435, 535):
+        cv2.ellipse(image, (x + 25, 480), (22, 42), 0, 0, 360, 0, 7)
+    for x in (675, 775):
+        broken_zero(image, x, 430, gap=12)
+    _, _, digits = segment(image)
+    assert len(digits[0].slots) == 5
+
+
+def test_whole_digits_beside_digits_in_pieces_are_not_cut():
+    """Measured piece by piece, digits in pieces look small, and a whole 0 beside them wide
+    enough to be two touching digits; measured as stretches, it is one digit."""
+    image = page()
+    box(image, 300, 400, 800, 160)
+    cv2.ellipse(image, (370, 480), (32, 42), 0, 0, 360, 0, 7)
+    for x in (450, 550, 650, 750):
+        for k in range(3):  # a 1 in three pieces
+            cv2.line(image, (x, 436 + 30 * k), (x, 450 + 30 * k), 0, 7)
+    _, _, digits = segment(image)
+    assert len(digits[0].slots) == 5
+    assert not digits[0].slots[0].ambiguous
+
+
+def test_pencil_far_lighter_than_a_printed_prefix_is_read():
+    """Where the page's threshold (set by black print) reads only each box's printed prefix,
+    that print is not the page's handwriting: the light pencil beside it is read by the box's
+    own threshold and flagged faint_ink (zoo dev 109: a whole page read as "No")."""
+    image = page()
+    for row in range(3):
+        top = 400 + 300 * row
+        box(image, 300, top, 900, 130)
+        cv2.putText(image, "No.", (318, top + 80), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 0, 3)
+        cv2.putText(image, "7394", (520, top + 100), cv2.FONT_HERSHEY_SIMPLEX, 2.6, 180, 7)
+    segmented = segment_page(image, 200)
+    assert [len(f.slots) for f in segmented.fields] == [4, 4, 4]
+    assert all(ReviewReason.FAINT_INK in {d.reason for d in f.doubts} for f in segmented.fields)
