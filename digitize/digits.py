@@ -91,8 +91,8 @@ def find_digits(page: CleanPage, target: Field, params: DigitParams = DigitParam
     if target.kind == "comb":
         groups = [[[b]] for b in _one_per_cell(blobs, target, interior, doubts, params)]
     else:
+        typical = _typical_height(blobs, interior.height)
         stretches = _stretches(blobs, interior.height)
-        typical = _typical_height(stretches, interior.height)
         if _only_small_marks_at_an_end(stretches, interior, params):
             maybe_print = True
             doubts.append(
@@ -162,9 +162,9 @@ def _only_small_marks_at_an_end(stretches: list[Box], interior: Box, params: Dig
 
 def _stretches(blobs: list[_Blob], field_height: int) -> list[Box]:
     """The field's ink as stretches side by side: pieces one above the other are one stretch.
-    Pencil and bi-level scans break a digit into pieces; measured piece by piece the digits
-    look small, so that whole ones are taken for touching pairs and cut, and a broken digit
-    for small print (zoo dev: 150-DPI pencil, bi-level)."""
+    Pencil and bi-level scans break a digit into pieces; measured piece by piece, a broken
+    digit at a box's end is as short as a printed unit, and was left out as one (zoo dev:
+    "53166" read "531", "73" read "7")."""
     stretches: list[Box] = []
     for blob in sorted(blobs, key=lambda b: b.box.x0):
         if (
@@ -181,9 +181,12 @@ def _stretches(blobs: list[_Blob], field_height: int) -> list[Box]:
     return stretches
 
 
-def _typical_height(stretches: list[Box], field_height: int) -> float:
-    """The height of a whole digit in this field: the tallest stretches are whole digits."""
-    heights = sorted((box.height for box in stretches), reverse=True)
+def _typical_height(blobs: list[_Blob], field_height: int) -> float:
+    """The height of a whole digit in this field: the tallest components are whole digits.
+    (Measured on stretches instead, a printed caption and a signature under it became one
+    stretch, and the caption's letters fragments of it: the real customer form's signature
+    boxes lost their not_digits flag.)"""
+    heights = sorted((b.box.height for b in blobs), reverse=True)
     if not heights:  # no ink: nothing is measured against it, so no parameter
         return 0.6 * field_height
     return float(np.median(heights[: max(1, (len(heights) + 1) // 2)]))

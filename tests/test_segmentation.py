@@ -280,20 +280,6 @@ def test_digits_in_pieces_at_the_end_of_a_box_are_not_taken_for_print():
     assert len(digits[0].slots) == 5
 
 
-def test_whole_digits_beside_digits_in_pieces_are_not_cut():
-    """Measured piece by piece, digits in pieces look small, and a whole 0 beside them wide
-    enough to be two touching digits; measured as stretches, it is one digit."""
-    image = page()
-    box(image, 300, 400, 800, 160)
-    cv2.ellipse(image, (370, 480), (32, 42), 0, 0, 360, 0, 7)
-    for x in (450, 550, 650, 750):
-        for k in range(3):  # a 1 in three pieces
-            cv2.line(image, (x, 436 + 30 * k), (x, 450 + 30 * k), 0, 7)
-    _, _, digits = segment(image)
-    assert len(digits[0].slots) == 5
-    assert not digits[0].slots[0].ambiguous
-
-
 def test_pencil_far_lighter_than_a_printed_prefix_is_read():
     """Where the page's threshold (set by black print) reads only each box's printed prefix,
     that print is not the page's handwriting: the light pencil beside it is read by the box's
