@@ -42,8 +42,8 @@ class DigitSlot:
 class FieldDigits:
     slots: list[DigitSlot]
     doubts: list[Doubt] = field(default_factory=list)  # why the segmentation may be wrong
-    # All it found is small marks at one end of a wide box: likely a printed prefix or unit,
-    # so its darkness says nothing about the page's handwriting.
+    # All it found is small marks at one end of a wide box: a printed prefix or unit, or a
+    # small digit (segmentation.handwriting_contrast tells them apart by the marks left over).
     maybe_print: bool = False
 
     def candidates(self) -> list[DigitCandidate]:
