@@ -23,23 +23,52 @@ from digitize.segmentation_params import CombParams
 
 
 def bridge_missing_cells(
-    runs: list[list[Cell]], ruling: np.ndarray, dpi: float, params: CombParams = CombParams()
+    runs: list[list[Cell]],
+    ruling: np.ndarray,
+    dpi: float,
+    params: CombParams = CombParams(),
+    printed: np.ndarray | None = None,
 ) -> list[list[Cell]]:
     """Join comb runs on one line into one run when the cells between them did not close
     (a digit written over a divider, a faint rule broken in the scan), with the missing
-    stretch put back as a cell (`even_cells` cuts it to the comb's pitch)."""
+    cells put back at the comb's period. `printed`: every line the page's print shows (the
+    tolerant ruling; `ruling` when None), to tell a lost cell from blank paper."""
     gap = dpi * params.line_tolerance_in
+    printed = ruling if printed is None else printed
     runs = sorted(runs, key=lambda run: run[0].box.x0)
     joined: list[list[Cell]] = []
     for run in runs:
-        host = next((j for j in joined if _continues(j, run, gap, ruling, dpi, params)), None)
+        host = next(
+            (j for j in joined if _continues(j, run, gap, ruling, printed, dpi, params)), None
+        )
         if host is None:
             joined.append(run)
             continue
-        left, right = host[-1].box, run[0].box
-        host.append(Cell.of_box(Box(left.x1, left.y0, right.x0, left.y1)))
+        host.extend(_lost_cells(host, run))
         host.extend(run)
     return joined
+
+
+def _lost_cells(run: list[Cell], following: list[Cell]) -> list[Cell]:
+    """The cells between two runs of one comb, at the comb's period: a comb of separate
+    boxes lost a box and the gaps either side of it, one cell, not two (`even_cells` would
+    cut a stretch of one box and two gaps at the width of a box)."""
+    cells = run + following
+    width = int(round(np.median([c.box.width for c in cells])))
+    steps = [b.box.x0 - a.box.x0 for part in (run, following) for a, b in pairwise(part)]
+    period = float(np.median(steps)) if steps else float(width)
+    divider = max(0.0, period - width)
+    left, right = run[-1].box, following[0].box
+    count = max(1, int(round((right.x0 - left.x1 - divider) / period)))
+    if count == 1 and divider < 1:  # shared dividers: the stretch is the cell
+        return [Cell.of_box(Box(left.x1, left.y0, right.x0, left.y1))]
+    lost = []
+    for k in range(count):
+        x0 = left.x1 + int(round(divider + k * period))
+        if x0 >= right.x0 - 1:
+            break
+        lost.append(Cell.of_box(Box(x0, left.y0, min(x0 + width, right.x0), left.y1)))
+    return lost
 
 
 def _continues(
@@ -47,6 +76,7 @@ def _continues(
     following: list[Cell],
     gap: float,
     ruling: np.ndarray,
+    printed: np.ndarray,
     dpi: float,
     params: CombParams,
 ) -> bool:
@@ -59,8 +89,17 @@ def _continues(
     if not (comb_like and abs(a.y0 - b.y0) <= gap and abs(a.y1 - b.y1) <= gap):
         return False
     between = b.x0 - a.x1
-    one_missing = params.missing_cell_min * pitch <= between <= params.missing_cell_max * pitch
-    return one_missing or (between > 0 and bool(_ruled(ruling, a, dpi, params)[a.x1 : b.x0].all()))
+    if between <= 0:
+        return False
+    top, bottom = _rules_along(printed, a, dpi, params)
+    # A cell lost from a comb still leaves its rules, or some of them; blank paper between
+    # two runs is the space between two combs (zoo dev seed 115: an account comb and an
+    # amount comb of separate boxes a pitch apart, joined and read as one number).
+    one_missing = (
+        params.missing_cell_min * pitch <= between <= params.missing_cell_max * pitch
+        and (top | bottom)[a.x1 : b.x0].mean() >= params.missing_cell_ruled
+    )
+    return one_missing or bool(_ruled(ruling, a, dpi, params)[a.x1 : b.x0].all())
 
 
 def complete_comb(
@@ -90,21 +129,32 @@ def complete_comb(
         x0 = like.x0 + int(round(cells_over * period))
         return Cell.of_box(Box(x0, like.y0, x0 + width, like.y1))
 
+    # Where print ink is specks everywhere (noisy grey paper), the tolerant ruling rules
+    # the whole line, and the walk would run off the page.
+    on_page = range(0, ruling.shape[1] + 1)
     return (
-        [shifted(first, -k) for k in range(before, 0, -1)]
+        [c for k in range(before, 0, -1) if (c := shifted(first, -k)).box.x0 in on_page]
         + run
-        + [shifted(last, k) for k in range(1, after + 1)]
+        + [c for k in range(1, after + 1) if (c := shifted(last, k)).box.x1 in on_page]
     )
+
+
+def _rules_along(
+    ruling: np.ndarray, cell: Box, dpi: float, params: CombParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per page column: does a rule run just above `cell`'s line, and just below it?"""
+    # A hole's box includes its border's inner edge.
+    band = max(params.min_rule_band_px, int(round(dpi * params.rule_band_in)))
+    top = np.asarray(ruling[max(0, cell.y0 - band) : cell.y0 + band].any(axis=0))
+    bottom = np.asarray(ruling[max(0, cell.y1 - band) : cell.y1 + band].any(axis=0))
+    return top, bottom
 
 
 def _ruled(ruling: np.ndarray, cell: Box, dpi: float, params: CombParams) -> np.ndarray:
     """Per page column: do rules run both just above and just below `cell`'s line? Gaps
     shorter than RULING_GAP_IN (`ruling_gap_in`) are filled: they are the scan's, not the
     form's."""
-    # A hole's box includes its border's inner edge.
-    band = max(params.min_rule_band_px, int(round(dpi * params.rule_band_in)))
-    top = ruling[max(0, cell.y0 - band) : cell.y0 + band].any(axis=0)
-    bottom = ruling[max(0, cell.y1 - band) : cell.y1 + band].any(axis=0)
+    top, bottom = _rules_along(ruling, cell, dpi, params)
     both = (top & bottom).astype(np.uint8).reshape(1, -1)
     length = max(1, int(dpi * params.ruling_gap_in))
     return cv2.morphologyEx(both, cv2.MORPH_CLOSE, np.ones((1, length), np.uint8))[0] > 0

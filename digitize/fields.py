@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -67,8 +68,22 @@ def find_fields(
             if not any(_overlap(hole.box, t.box) > params.tolerant_overlap for t in tolerant)
         ]
     cells = [s for s in solid if not any(_inside(s.box, t.box) for t in tolerant)] + tolerant
-    fields = _group_cells(cells, ruling.solid, dpi, params, combs)
+    # Combs are repaired along the tolerant ruling too: a drop-out colour comb is ruled only
+    # there, and its cells whose holes a digit broke were lost without a flag in the solid
+    # one (zoo dev seed 112, form 08: "87" in the last two cells of eight, read empty). The
+    # solid one still counts: its rules are rejoined across marker strokes that cut them.
+    repair = cv2.bitwise_or(ruling.solid, _lines(ruling, params))
+    fields = _group_cells(cells, repair, ruling.tolerant, dpi, params, combs)
     return reading_order(fields + _small_checkboxes(ruling.solid, dpi, params, fields), params)
+
+
+def _lines(ruling: Ruling, params: FieldParams) -> np.ndarray:
+    """The tolerant ruling, unless print ink was specks everywhere and bridged it into a
+    filled page: then its fallback read in the dark ink."""
+    if ruling.fallback is None:
+        return ruling.tolerant
+    filled = cv2.countNonZero(ruling.tolerant) / ruling.tolerant.size
+    return ruling.tolerant if filled <= params.filled_ruling_share else ruling.fallback
 
 
 def _small_checkboxes(
@@ -244,12 +259,19 @@ def _inside(inner: Box, outer: Box) -> bool:
 
 
 def _group_cells(
-    cells: list[Cell], ruling: np.ndarray, dpi: float, params: FieldParams, combs: CombParams
+    cells: list[Cell],
+    ruling: np.ndarray,
+    printed: np.ndarray,
+    dpi: float,
+    params: FieldParams,
+    combs: CombParams,
 ) -> list[Field]:
-    """Runs of narrow cells sharing borders become combs (repaired by `comb_repair`, split
-    into a table's column blocks); other cells stand alone."""
+    """Runs of narrow cells sharing borders become combs (repaired by `comb_repair` along
+    `ruling`, `printed` every line the print shows, and split into a table's column blocks);
+    other cells stand alone."""
     fields = []
-    for row in bridge_missing_cells(_runs(cells, dpi, params, combs), ruling, dpi, combs):
+    runs = _runs(cells, dpi, params, combs)
+    for row in bridge_missing_cells(runs, ruling, dpi, combs, printed):
         fields.extend(_row_fields(row, cells, ruling, dpi, params, combs))
     return fields
 
@@ -265,15 +287,16 @@ def _row_fields(
     """The fields of one row of cells: its combs (cut into column blocks), its label cells,
     and its other cells."""
     fields = []
-    for run in _without_label_cells(row, combs):
+    lost = _pitch_across_lost_dividers(row, dpi, params, combs)
+    for run in [row] if lost else _without_label_cells(row, combs):
         if len(run) == 1 < len(row) and run[0].box.width > combs.label_cells * _pitch(row):
             fields.append(Field(box=_outer(run[0].box, dpi, params), cells=run, kind="label"))
             continue
-        pitch = _pitch(run)
+        pitch = lost or _pitch(run)
         height = float(np.median([c.box.height for c in run]))
         if len(run) > 1 and pitch <= combs.max_cell_aspect * height:
             run = even_cells(complete_comb(run, cells, ruling, dpi, combs), pitch)
-            for block in column_blocks(run, cells, combs):
+            for block in column_blocks(run, cells, ruling, combs):
                 outer = _outer(Box.union(c.box for c in block), dpi, params)
                 fields.append(Field(box=outer, cells=block, kind="comb"))
         else:
@@ -288,6 +311,33 @@ def _row_fields(
 
 def _pitch(run: list[Cell]) -> float:
     return float(np.median([c.box.width for c in run]))
+
+
+def _pitch_across_lost_dividers(
+    row: list[Cell], dpi: float, params: FieldParams, combs: CombParams
+) -> float | None:
+    """The pitch of a comb most of whose dividers were lost, found as a few wide cells side
+    by side: marker digits over the dividers take them out with the strokes (zoo dev seed
+    109: three 8-cell combs found as cells 4, 3 and 1 digits wide, none read as one field).
+    It is one when its narrowest cell is one digit wide, the cells share their borders, and
+    each is about a whole number of pitches, and at most a few (a table's label cell is
+    many); None otherwise, and for a row of one-digit cells."""
+    if len(row) < 2:
+        return None
+    height = float(np.median([c.box.height for c in row]))
+    narrowest = min(c.box.width for c in row)
+    if narrowest > combs.max_cell_aspect * height:
+        return None
+    counts = [max(1, int(round(c.box.width / narrowest))) for c in row]
+    pitch = (row[-1].box.x1 - row[0].box.x0) / sum(counts)
+    pitches = [c.box.width / pitch for c in row]
+    shared = all(
+        abs(b.box.x0 - a.box.x1) <= dpi * params.shared_border_in for a, b in pairwise(row)
+    )
+    whole = all(abs(p - round(p)) <= combs.lost_divider_tolerance for p in pitches)
+    few = all(round(p) <= combs.lost_divider_cells for p in pitches)
+    merged = max(counts) >= 2
+    return pitch if shared and whole and few and merged else None
 
 
 def _without_label_cells(run: list[Cell], combs: CombParams) -> list[list[Cell]]:
@@ -319,10 +369,13 @@ def _apart_at_odd_ends(run: list[Cell], combs: CombParams) -> list[list[Cell]]:
     return [p for p in (head, middle, tail) if p]
 
 
-def column_blocks(comb: list[Cell], cells: list[Cell], combs: CombParams) -> list[list[Cell]]:
+def column_blocks(
+    comb: list[Cell], cells: list[Cell], ruling: np.ndarray, combs: CombParams
+) -> list[list[Cell]]:
     """A comb in a table, cut into the numbers its column headers group it into: the nearest
     row of cells above it that tiles it exactly, each header over two or more of its cells,
-    with edges on its dividers. Without one the comb is one number."""
+    with edges on its dividers, and joined to it by the table's frame. Without one the comb
+    is one number."""
     if len(comb) < 4:
         return [comb]
     pitch = float(np.median([c.box.width for c in comb]))
@@ -339,14 +392,34 @@ def column_blocks(comb: list[Cell], cells: list[Cell], combs: CombParams) -> lis
         start, end = on_edge(cell.box.x0), on_edge(cell.box.x1)
         above = cell.box.y1 <= top + tolerance
         if above and start is not None and end is not None and end - start >= 2:
-            headers.append((cell.box.y0, start, end))
-    for y0 in sorted({y for y, _, _ in headers}, reverse=True):  # the nearest row first
-        row = sorted((s, e) for y, s, e in headers if abs(y - y0) <= tolerance)
-        starts, ends = [s for s, _ in row], [e for _, e in row]
+            headers.append((cell.box.y0, cell.box.y1, start, end))
+    for y0 in sorted({y for y, _, _, _ in headers}, reverse=True):  # the nearest row first
+        row = sorted((s, e, y1) for y, y1, s, e in headers if abs(y - y0) <= tolerance)
+        starts, ends = [s for s, _, _ in row], [e for _, e, _ in row]
         tiles = starts[0] == 0 and ends[-1] == len(comb) and starts[1:] == ends[:-1]
         if tiles and len(row) >= 2:
-            return [comb[s:e] for s, e in row]
+            bottom = min(y1 for _, _, y1 in row)
+            # Boxes a blank stretch higher up that happen to line up with the comb's dividers
+            # are another field, not its headers (zoo dev seed 117: a date comb cut 6 + 2 under
+            # two boxes 130 px above it, "02082025" read "020820" without a flag). A table's
+            # headers and rows are one frame: a border at its first or last column runs from
+            # one to the other (on the election sheet hal1 the inner column rules break at a
+            # blank band under the headers, 38-84 % of the way down; its outer border 100 %).
+            sides = (int(edges[0]), int(edges[-1]))
+            if any(_ruled_down(ruling, x, bottom, top, tolerance, combs) for x in sides):
+                return [comb[s:e] for s, e, _ in row]
     return [comb]
+
+
+def _ruled_down(
+    ruling: np.ndarray, x: int, y0: int, y1: int, reach: float, combs: CombParams
+) -> bool:
+    """Does a vertical rule run at column `x` (within `reach`) over most of y0..y1?"""
+    if y1 <= y0:
+        return True
+    r = int(np.ceil(reach))
+    band = ruling[y0:y1, max(0, x - r) : x + r + 1]
+    return band.size > 0 and float(band.any(axis=1).mean()) >= combs.column_rule_cover
 
 
 def _kind(hole: Box, run: list[Cell], dpi: float, params: FieldParams) -> str:

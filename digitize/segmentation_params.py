@@ -108,6 +108,9 @@ class FieldParams:
     # A hole of the tolerant ruling sharing more than this (of the smaller's area) with a hole
     # of the solid ruling is the same box, or a piece of it: the solid one stands.
     tolerant_overlap: float = 0.2
+    # A tolerant ruling ruling more than this share of the page is specks bridged into a
+    # filled page, no lines (zoo dev pages on noisy paper: 34-50 %; clean ones 1-2.5 %).
+    filled_ruling_share: float = 0.15
     # A box's hole fills its bounding rectangle; the gap between two letters does not.
     hole_fill: float = 0.85  # of the hole's bounding rectangle
     # ... or, dented by a digit written onto its border, its hull fills this much of it and
@@ -142,6 +145,10 @@ class FieldParams:
 @dataclass(frozen=True)
 class CombParams:
     max_cell_aspect: float = 1.5  # a one-digit cell is at most this much wider than tall
+    # Cells side by side that are each this close to a whole number of pitches are a comb
+    # whose dividers were lost (zoo dev seed 109: 4.03, 3.10 and 1.04 pitches).
+    lost_divider_tolerance: float = 0.15
+    lost_divider_cells: int = 6  # ... and each at most this many (a table's label is 12 or so)
     # A comb of separate boxes: one-digit cells whose widths differ by at most this ratio,
     # with at most this much (of a cell's width) between one's interior and the next's
     # (separate boxes 1-2.5 mm apart, 5-7 mm cells: up to ~0.6; boxes of a form's separate fields
@@ -170,6 +177,10 @@ class CombParams:
     # ruled above and below all along.
     missing_cell_min: float = 0.5
     missing_cell_max: float = 1.5
+    # ... and, for about one cell, with a rule above or below it over this share of the
+    # stretch (a lost box's rules, or what the scan left of them, about half of a stretch
+    # that holds a box and its gaps on zoo dev seed 103; between two combs: none).
+    missing_cell_ruled: float = 0.25
     # Rules are looked for this close above and below a cell's line: a hole's box includes
     # its border's inner edge.
     rule_band_in: float = 0.03
@@ -188,6 +199,10 @@ class CombParams:
     # column headers over its blocks of one-digit cells).
     block_tolerance: float = 0.25
     block_tolerance_px: int = 3
+    # Headers and comb are one table when a border at the comb's first or last edge runs
+    # over this share of the rows between them (the election sheet hal1's: 100 %; two boxes
+    # above a zoo date comb: 0 %).
+    column_rule_cover: float = 0.8
 
 
 @dataclass(frozen=True)

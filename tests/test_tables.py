@@ -29,10 +29,19 @@ def test_a_label_cell_and_a_row_number_are_apart_from_the_digit_cells():
     assert parts[2] == digits
 
 
+def column_rules(cells: list[Cell], y0: int = 40, y1: int = 140) -> np.ndarray:
+    """A ruling with a vertical rule at every edge of `cells`, from y0 to y1."""
+    ruling = np.zeros((200, 1300), np.uint8)
+    for c in cells:
+        for x in (c.box.x0, c.box.x1):
+            ruling[y0:y1, x - 1 : x + 2] = 255
+    return ruling
+
+
 def test_column_headers_that_tile_a_comb_cut_it_into_numbers():
     comb = digit_cells(700, 9)
     headers = [cell(comb[k].box.x0, comb[k + 2].box.x1, 40, 80) for k in (0, 3, 6)]
-    blocks = column_blocks(comb, [*headers, *comb], CombParams())
+    blocks = column_blocks(comb, [*headers, *comb], column_rules(comb), CombParams())
     assert [len(b) for b in blocks] == [3, 3, 3]
 
 
@@ -40,7 +49,19 @@ def test_without_headers_that_tile_it_a_comb_stays_one_number():
     comb = digit_cells(700, 9)
     # A box above that covers only part of the comb, and one whose edges miss the dividers.
     others = [cell(comb[0].box.x0, comb[2].box.x1, 40, 80), cell(comb[3].box.x0 + 20, 1100, 40, 80)]
-    assert column_blocks(comb, [*others, *comb], CombParams()) == [comb]
+    assert column_blocks(comb, [*others, *comb], column_rules(comb), CombParams()) == [comb]
+
+
+def test_boxes_above_a_blank_band_are_not_the_combs_headers():
+    """Two boxes a row higher up whose edges happen to fall on a comb's dividers (zoo dev seed
+    117: a date comb cut 6 + 2) are another field: no column rule joins them to the comb."""
+    comb = digit_cells(700, 8)
+    boxes = [
+        cell(comb[0].box.x0, comb[5].box.x1, 0, 40),
+        cell(comb[6].box.x0, comb[7].box.x1, 0, 40),
+    ]
+    ruling = column_rules(boxes, 0, 40) | column_rules(comb, 100, 140)
+    assert column_blocks(comb, [*boxes, *comb], ruling, CombParams()) == [comb]
 
 
 def table_page(dividers: int | None) -> np.ndarray:
