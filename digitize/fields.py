@@ -68,12 +68,7 @@ def find_fields(
             if not any(_overlap(hole.box, t.box) > params.tolerant_overlap for t in tolerant)
         ]
     cells = [s for s in solid if not any(_inside(s.box, t.box) for t in tolerant)] + tolerant
-    # Combs are repaired along the tolerant ruling too: a drop-out colour comb is ruled only
-    # there, and its cells whose holes a digit broke were lost without a flag in the solid
-    # one (zoo dev seed 112, form 08: "87" in the last two cells of eight, read empty). The
-    # solid one still counts: its rules are rejoined across marker strokes that cut them.
-    repair = cv2.bitwise_or(ruling.solid, _lines(ruling, params))
-    fields = _group_cells(cells, repair, ruling.tolerant, dpi, params, combs)
+    fields = _group_cells(cells, ruling, dpi, params, combs)
     return reading_order(fields + _small_checkboxes(ruling.solid, dpi, params, fields), params)
 
 
@@ -259,20 +254,24 @@ def _inside(inner: Box, outer: Box) -> bool:
 
 
 def _group_cells(
-    cells: list[Cell],
-    ruling: np.ndarray,
-    printed: np.ndarray,
-    dpi: float,
-    params: FieldParams,
-    combs: CombParams,
+    cells: list[Cell], ruling: Ruling, dpi: float, params: FieldParams, combs: CombParams
 ) -> list[Field]:
-    """Runs of narrow cells sharing borders become combs (repaired by `comb_repair` along
-    `ruling`, `printed` every line the print shows, and split into a table's column blocks);
-    other cells stand alone."""
-    fields = []
+    """Runs of narrow cells sharing borders become combs (repaired by `comb_repair`, split
+    into a table's column blocks); other cells stand alone."""
     runs = _runs(cells, dpi, params, combs)
-    for row in bridge_missing_cells(runs, ruling, dpi, combs, printed):
-        fields.extend(_row_fields(row, cells, ruling, dpi, params, combs))
+    # Runs are joined across lost cells where solid rules run between them (the tolerant
+    # ruling bridges a table's printed labels into rules: election sheet hal1 lost 2 fields
+    # to combs grown over their row's label), or where about one cell's stretch shows any
+    # printed line at all.
+    rows = bridge_missing_cells(runs, ruling.solid, dpi, combs, printed=ruling.tolerant)
+    # End cells are put back along the tolerant ruling too: a drop-out colour comb is ruled
+    # only there, and its cells whose holes a digit broke were lost without a flag in the
+    # solid one (zoo dev seed 112, form 08: "87" in the last two cells of eight, read empty).
+    # The solid one still counts: its rules are rejoined across marker strokes that cut them.
+    repair = cv2.bitwise_or(ruling.solid, _lines(ruling, params))
+    fields = []
+    for row in rows:
+        fields.extend(_row_fields(row, cells, repair, dpi, params, combs))
     return fields
 
 
