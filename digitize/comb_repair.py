@@ -53,11 +53,7 @@ def _lost_cells(run: list[Cell], following: list[Cell]) -> list[Cell]:
     """The cells between two runs of one comb, at the comb's period: a comb of separate
     boxes lost a box and the gaps either side of it, one cell, not two (`even_cells` would
     cut a stretch of one box and two gaps at the width of a box)."""
-    cells = run + following
-    width = int(round(np.median([c.box.width for c in cells])))
-    steps = [b.box.x0 - a.box.x0 for part in (run, following) for a, b in pairwise(part)]
-    period = float(np.median(steps)) if steps else float(width)
-    divider = max(0.0, period - width)
+    period, width, divider = _spacing([run, following])
     left, right = run[-1].box, following[0].box
     count = max(1, int(round((right.x0 - left.x1 - divider) / period)))
     if count == 1 and divider < 1:  # shared dividers: the stretch is the cell
@@ -111,9 +107,7 @@ def complete_comb(
 ) -> list[Cell]:
     """Put back a comb's end cells whose holes did not close: where the comb's top and bottom
     rules run on past its first or last cell to an end border, the cells are there."""
-    period = float(np.median([b.box.x0 - a.box.x0 for a, b in pairwise(run)]))
-    width = int(round(np.median([c.box.width for c in run])))
-    divider = max(0.0, period - width)
+    period, width, divider = _spacing([run])
     first, last = run[0].box, run[-1].box
     ruled = _ruled(ruling, first, dpi, params)
     own = {id(cell) for cell in run}
@@ -137,6 +131,15 @@ def complete_comb(
         + run
         + [c for k in range(1, after + 1) if (c := shifted(last, k)).box.x1 in on_page]
     )
+
+
+def _spacing(parts: list[list[Cell]]) -> tuple[float, int, float]:
+    """(period, cell width, gap between cells) of a comb found as `parts`, runs of adjacent
+    cells: the period from steps within each run, never across a stretch of lost cells."""
+    width = int(round(np.median([c.box.width for part in parts for c in part])))
+    steps = [b.box.x0 - a.box.x0 for part in parts for a, b in pairwise(part)]
+    period = float(np.median(steps)) if steps else float(width)
+    return period, width, max(0.0, period - width)
 
 
 def _rules_along(
