@@ -225,6 +225,11 @@ class DigitParams:
     # 0.6-0.8 of it) at least this far (ditto) left or right of the handwriting.
     affix_height: float = 0.75
     affix_gap: float = 0.4
+    # ... or print of several marks at least this far (of the typical digit height) and this
+    # many times as far as its marks stand from each other (`digits._set_apart`). Handwriting
+    # whose first digit is short stood 0.2-0.33 from the next (zoo dev seeds, one-mark runs).
+    affix_tight_gap: float = 0.2
+    affix_gap_ratio: float = 2.0
     # In a box at least this many times as wide as it is tall, marks all within this share of
     # its width from one end and all shorter than this (of its inner height) may be print
     # alone: flagged, since handwriting can be as small.

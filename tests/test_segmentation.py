@@ -293,3 +293,19 @@ def test_pencil_far_lighter_than_a_printed_prefix_is_read():
     segmented = segment_page(image, 200)
     assert [len(f.slots) for f in segmented.fields] == [4, 4, 4]
     assert all(ReviewReason.FAINT_INK in {d.reason for d in f.doubts} for f in segmented.fields)
+
+
+def test_a_printed_prefix_set_close_to_the_handwriting_is_not_read():
+    """Print is set tight, then a space: "+44" a third of a digit's height from the number is
+    still print, all three of its marks (the 0.4 gap alone kept its second 4 as a digit)."""
+    image = page()
+    box(image, 300, 400, 900, 130)
+    x = 318
+    for mark in "+44":  # each its own mark, 6 px apart, half the digits' height
+        cv2.putText(image, mark, (x, 490), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 0, 3)
+        x += cv2.getTextSize(mark, cv2.FONT_HERSHEY_SIMPLEX, 1.3, 3)[0][0] + 6
+    cv2.putText(image, "5994", (x + 8, 505), cv2.FONT_HERSHEY_SIMPLEX, 2.8, 0, 7)  # 0.33 apart
+    _, fields, found = segment(image)
+    assert len(fields) == 1
+    assert len(found[0].slots) == 4
+    assert ReviewReason.NOT_DIGITS in {d.reason for d in found[0].doubts}
