@@ -77,6 +77,27 @@ def read_words(image: np.ndarray, timeout_s: float) -> list[Word] | None:
         return list(_words(engine))
 
 
+def read_line(image: np.ndarray, timeout_s: float) -> list[Word] | None:
+    """The words Tesseract reads in a grey image of one line of print (`read_words` in
+    Tesseract's single-line mode: a few marks alone in a crop are no block of text)."""
+    try:
+        engine = _engine()
+    except (ImportError, RuntimeError):
+        return None
+    import tesserocr
+
+    with _LOCK:
+        engine.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
+        try:
+            engine.SetImage(Image.fromarray(image))
+            engine.SetSourceResolution(300)
+            if not engine.Recognize(int(timeout_s * 1000)):
+                return None
+            return list(_words(engine))
+        finally:
+            engine.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
+
+
 def _words(engine: Any) -> Iterator[Word]:
     import tesserocr
 

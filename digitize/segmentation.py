@@ -19,8 +19,10 @@ from digitize.comb_ticks import find_tick_combs
 from digitize.digits import DigitCandidate, FieldDigits, find_digits
 from digitize.field_ink import Mark, contrast, marks, rethresholded
 from digitize.fields import Field, find_fields
+from digitize.geometry import Box
 from digitize.normalize import normalize_digit
 from digitize.open_boxes import find_open_boxes
+from digitize.printed_marks import printed_text
 from digitize.records import Doubt, ReviewReason
 from digitize.ruling import find_ruling
 from digitize.segmentation_params import SegmentationParams
@@ -84,6 +86,7 @@ def segment_page(
             segmented.append(SegmentedField(field=target, slots=[], doubts=doubts, checkbox=mark))
             continue
         found, ink_doubts = read_all_ink(page, target, params, found_first, handwriting)
+        found = without_print_alone(page, found)
         slots = []
         for slot in found.slots:
             options = []
@@ -170,6 +173,20 @@ def read_all_ink(
         what = "faint marks" if faint else "marks"
         doubts.append(Doubt(reason, f"{len(left)} {what} in the box not read as digits"))
     return found, doubts
+
+
+def without_print_alone(page: CleanPage, found: FieldDigits) -> FieldDigits:
+    """A box holding only small marks at one end (`FieldDigits.maybe_print`) that Tesseract
+    reads as print (`printed_text`) holds no digits: empty, and still flagged."""
+    candidates = found.candidates()
+    if not found.maybe_print or not candidates:
+        return found
+    text = printed_text(page.gray, Box.union(c.box for c in candidates))
+    if text is None:
+        return found
+    doubts = [d for d in found.doubts if d.reason is not ReviewReason.NOT_DIGITS]
+    doubt = Doubt(ReviewReason.NOT_DIGITS, f"printed {text!r} at the box's end, not read")
+    return FieldDigits(slots=[], doubts=[*doubts, doubt], maybe_print=True)
 
 
 def _left_over(

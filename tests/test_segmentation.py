@@ -309,3 +309,19 @@ def test_a_printed_prefix_set_close_to_the_handwriting_is_not_read():
     assert len(fields) == 1
     assert len(found[0].slots) == 4
     assert ReviewReason.NOT_DIGITS in {d.reason for d in found[0].doubts}
+
+
+def test_print_alone_in_a_box_is_no_digits_but_small_handwriting_is(mnist_test):
+    """Marks Tesseract reads as print ("+44", "kg") make an empty value, flagged; small
+    handwritten digits at a box's end, read as digits, are flagged as maybe print."""
+    image = page()
+    for row, text in enumerate(("+44", "kg")):
+        box(image, 300, 300 + 250 * row, 900, 130)
+        cv2.putText(image, text, (318, 390 + 250 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    for row, label in enumerate((5, 2), start=2):
+        box(image, 300, 300 + 250 * row, 900, 130)
+        paste_digit(image, digit_of(mnist_test, label), 310, 330 + 250 * row, height=60)
+    fields = segment_page(image, 200).fields
+    assert [len(f.slots) for f in fields] == [0, 0, 1, 1]
+    assert all(ReviewReason.NOT_DIGITS in {d.reason for d in f.doubts} for f in fields)
+    assert "printed '+44'" in fields[0].doubts[-1].detail
