@@ -161,17 +161,18 @@ def _affix_end(
     for count in range(len(ends), 0, -1):
         gaps = [start - end for end, start in zip(ends[:count], next_starts[:count], strict=True)]
         if _set_apart(gaps[-1], gaps[:-1], typical, params):
-            return ends[count - 1]
+            return max(ends[:count])
     return None
 
 
 def _set_apart(gap: float, inner: list[int], typical: float, params: DigitParams) -> bool:
-    """Do short marks `inner` apart from each other stand apart from the handwriting `gap`
-    away: far (`affix_gap`), or, print of several marks side by side, further than its marks
-    stand from each other. Print is set tight, then a space: "+44" stands 0.29-0.49 of the
-    handwriting's height from it, its marks 0.06-0.13 apart, and a gap of 0.4 alone kept a
-    4 of it as the value's first digit (zoo dev seeds: 14 of 103 three-mark prefixes). The
-    pieces of a broken digit are as close, but overlap: printed glyphs never do."""
+    """Do short marks, `inner` apart from each other (the gaps between them), stand apart from
+    the handwriting `gap` away: far (`affix_gap`), or, print of several marks side by side,
+    further than its marks stand from each other. Print is set tight, then a space: "+44"
+    stood from 0.29 of the handwriting's height away from it, its marks 0.06-0.13 apart, and
+    a gap of 0.4 alone kept a 4 of it as the value's first digit (zoo dev seeds: 14 of 103
+    three-mark prefixes, 0.29-0.39 away). The pieces of a broken digit are as close, but
+    overlap: printed glyphs never do."""
     if gap >= params.affix_gap * typical:
         return True
     return (

@@ -6,7 +6,7 @@ Print is what Tesseract reads with a character no digit is (a letter, a sign) at
 that handwriting does not reach: on the zoo dev seeds' prefix forms, printed prefixes alone in a
 box read 93-96 ("+44", "No.", "€"; "£" 88-92, "$" as "S" 34-51), and of 300 first handwritten
 digits of those forms' boxes, cropped alike, none with such a character read over 92 ("5:",
-"a", "if" 90-92). The field stays flagged `not_digits` either way: only its value changes,
+"a", "if" 90-92; a lone 1 read "/" at up to 92.97, so strokes alone never count). The field stays flagged `not_digits` either way: only its value changes,
 from the print's look-alike digits to empty.
 """
 
@@ -21,6 +21,9 @@ from digitize.geometry import Box
 PRINT_CONFIDENCE = 93.0  # 0-100, Tesseract's, the word least sure
 TEXT_HEIGHT_PX = 40  # the marks scaled to this height: Tesseract's print size at 300 DPI
 OCR_TIMEOUT_S = 2.0
+# Characters that say nothing of print on their own: digits, and the strokes a handwritten 1
+# is read as (lone MNIST 1s read "/" and "\\" at 92.6-92.97, a hair under PRINT_CONFIDENCE).
+NOT_PRINT_ALONE = frozenset("0123456789 /\\|!()[]{}lI-_.,:;'\"`")
 
 
 def printed_text(gray: np.ndarray, marks: Box) -> str | None:
@@ -41,4 +44,4 @@ def printed_text(gray: np.ndarray, marks: Box) -> str | None:
         return None
     text = " ".join(word.text.strip() for word in words).strip()
     sure = min(word.confidence for word in words) >= PRINT_CONFIDENCE
-    return text if sure and any(not c.isdigit() and not c.isspace() for c in text) else None
+    return text if sure and any(c not in NOT_PRINT_ALONE for c in text) else None

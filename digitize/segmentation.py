@@ -86,7 +86,8 @@ def segment_page(
             segmented.append(SegmentedField(field=target, slots=[], doubts=doubts, checkbox=mark))
             continue
         found, ink_doubts = read_all_ink(page, target, params, found_first, handwriting)
-        found = without_print_alone(page, found)
+        if target.kind == "box":  # a label or word cell's print is `decision`'s to drop
+            found = without_print_alone(page, found)
         slots = []
         for slot in found.slots:
             options = []
