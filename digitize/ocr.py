@@ -62,32 +62,19 @@ def missing() -> str | None:
     return None
 
 
-def read_words(image: np.ndarray, timeout_s: float) -> list[Word] | None:
-    """The words Tesseract reads in a grey image (one block of text lines, 300 DPI); None
+def read_words(image: np.ndarray, timeout_s: float, one_line: bool = False) -> list[Word] | None:
+    """The words Tesseract reads in a grey image (one block of text lines, 300 DPI; with
+    `one_line`, one line of print: a few marks alone in a crop are no block of text); None
     when it cannot read here or gave up after `timeout_s`."""
-    try:
-        engine = _engine()
-    except (ImportError, RuntimeError):
-        return None
-    with _LOCK:  # one engine a process; the review server reads from threads
-        engine.SetImage(Image.fromarray(image))
-        engine.SetSourceResolution(300)
-        if not engine.Recognize(int(timeout_s * 1000)):
-            return None
-        return list(_words(engine))
-
-
-def read_line(image: np.ndarray, timeout_s: float) -> list[Word] | None:
-    """The words Tesseract reads in a grey image of one line of print (`read_words` in
-    Tesseract's single-line mode: a few marks alone in a crop are no block of text)."""
     try:
         engine = _engine()
     except (ImportError, RuntimeError):
         return None
     import tesserocr
 
-    with _LOCK:
-        engine.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
+    with _LOCK:  # one engine a process; the review server reads from threads
+        if one_line:
+            engine.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
         try:
             engine.SetImage(Image.fromarray(image))
             engine.SetSourceResolution(300)

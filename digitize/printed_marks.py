@@ -39,7 +39,7 @@ def printed_text(gray: np.ndarray, marks: Box) -> str | None:
         return None
     scale = TEXT_HEIGHT_PX / max(1, marks.height)
     crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    words = ocr.read_line(np.ascontiguousarray(crop), OCR_TIMEOUT_S)
+    words = ocr.read_words(np.ascontiguousarray(crop), OCR_TIMEOUT_S, one_line=True)
     if not words:
         return None
     text = " ".join(word.text.strip() for word in words).strip()
