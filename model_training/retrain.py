@@ -28,11 +28,7 @@ from digitize.messages import one_line
 from digitize.model_files import CARD_NAME, MODEL_NAME, SHIPPED_DIR, read_card, user_model_dir
 from digitize.output import atomic_write
 from model_training import rungs, search
-from model_training.batch_norm import (
-    batch_norm_state,
-    recompute_batch_norm_statistics,
-    restore_batch_norm_state,
-)
+from model_training.batch_norm import precise_batch_norm
 from model_training.dataset import load_extra_digits, training_data
 from model_training.evaluate import Evaluation, evaluate, write_report
 from model_training.export import InstallDecision, decide, install, installed_accuracy
@@ -112,7 +108,7 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     started = time.monotonic()
     model = DigitHyperModel().build(best)
     history = train_model(model, best, final.train, final.validation, options.final_epochs)
-    batch_norm = _precise_batch_norm(model, final)
+    batch_norm = precise_batch_norm(model, final)
     seconds = time.monotonic() - started
 
     evaluation = evaluate(model, load_split(mnist_dir, "test"))
@@ -150,26 +146,6 @@ def retrain(options: RetrainOptions) -> RetrainResult:
     else:
         print(f"Not installed: {decision.reason}. Report in {report_dir}", flush=True)
     return RetrainResult(results, report_dir, evaluation.accuracy, decision, extra_accuracy)
-
-
-def _precise_batch_norm(model: keras.Model, data) -> dict:
-    """Recompute batch-norm statistics on clean training digits; keep them if validation
-    accuracy does not drop (model_training/batch_norm.py says why)."""
-    if not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers):
-        return {}
-    before = evaluate(model, data.validation).accuracy
-    state = batch_norm_state(model)
-    recompute_batch_norm_statistics(model, data.train.images)
-    after = evaluate(model, data.validation).accuracy
-    kept = after >= before
-    if not kept:
-        restore_batch_norm_state(model, state)
-    print(
-        f"Batch norm recomputed on clean digits: validation {before:.2%} -> {after:.2%}, "
-        f"{'kept' if kept else 'discarded'}",
-        flush=True,
-    )
-    return {"validation_before": before, "validation_after": after, "kept": kept}
 
 
 def _search(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
