@@ -76,16 +76,22 @@ def segment_page(
         find_digits(page, target, params.digits) if target.kind != "checkbox" else None
         for target in fields
     ]
-    handwriting = handwriting_contrast(page, fields, first, params)
+    # The marks each field's digits left over, once: the page's handwriting is measured
+    # without some fields because of them, and every field reads them again.
+    left = [
+        _left_over(page, target, found, params) if found is not None else []
+        for target, found in zip(fields, first, strict=True)
+    ]
+    handwriting = handwriting_contrast(page, fields, first, left, params)
     candidates: list[DigitCandidate] = []
     segmented = []
-    for target, found_first in zip(fields, first, strict=True):
+    for target, found_first, left_first in zip(fields, first, left, strict=True):
         if found_first is None:
             mark = read_checkbox(page, target, params.checkbox, params.digits, params.ink)
             doubts = [mark.doubt] if mark.doubt else []
             segmented.append(SegmentedField(field=target, slots=[], doubts=doubts, checkbox=mark))
             continue
-        found, ink_doubts = read_all_ink(page, target, params, found_first, handwriting)
+        found, ink_doubts = read_all_ink(page, target, params, found_first, left_first, handwriting)
         if target.kind == "box":  # a label or word cell's print is `decision`'s to drop
             found = without_print_alone(page, found)
         slots = []
@@ -110,6 +116,7 @@ def handwriting_contrast(
     page: CleanPage,
     fields: list[Field],
     found: list[FieldDigits | None],
+    left: list[list[Mark]],
     params: SegmentationParams,
 ) -> float | None:
     """How dark the page's handwriting is (grey levels below the paper, the median over the
@@ -120,9 +127,9 @@ def handwriting_contrast(
     it (zoo dev 109: no field of a page read)."""
     measured = [
         c
-        for target, digits in zip(fields, found, strict=True)
+        for target, digits, left_over in zip(fields, found, left, strict=True)
         if digits is not None
-        and not (digits.maybe_print and _left_over(page, target, digits, params))
+        and not (digits.maybe_print and left_over)
         and (c := contrast(page, target, digits.candidates(), params.digits)) is not None
     ]
     if len(measured) < params.ink.min_reference_fields:
@@ -135,12 +142,14 @@ def read_all_ink(
     target: Field,
     params: SegmentationParams,
     found: FieldDigits,
+    left: list[Mark],
     handwriting: float | None,
 ) -> tuple[FieldDigits, list[Doubt]]:
     """The field's digits, read so that no mark in its box is dropped without a word.
 
-    `found`: its digits at the page's threshold; `handwriting`: how dark the page's
-    handwriting is (`handwriting_contrast`), None when not known.
+    `found`: its digits at the page's threshold; `left`: the marks they left over;
+    `handwriting`: how dark the page's handwriting is (`handwriting_contrast`), None when not
+    known.
 
     Marks the digits did not take up are, in turn: read again with the box's own threshold
     (faint pencil that the page's print-dominated threshold missed; flagged `faint_ink`),
@@ -148,7 +157,6 @@ def read_all_ink(
     background), and failing that, a doubt (`ink_left_over`, or `faint_ink` when they are too
     faint to read).
     """
-    left = _left_over(page, target, found, params)
     if not left:
         return found, []
     doubts: list[Doubt] = []
