@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from digitize.ensemble import Ensemble
+from digitize.ensemble import Ensemble, read_ensemble_card
 from digitize.errors import ModelError
 from digitize.model_files import (
     MODEL_NAME,
@@ -112,6 +112,8 @@ class KerasModel:
         if not path.is_file():
             raise ModelError(f"{path}: no digit model there (run `digitize retrain`)")
         model_card(self.model_dir)  # a damaged card is one line now, not after the batch
+        if self.model_dir.resolve() == SHIPPED_DIR.resolve():
+            read_ensemble_card(self.model_dir)  # so is a damaged ensemble card
 
     def describe(self) -> str:
         return describe_model(self.model_dir)

@@ -4,11 +4,12 @@
         --init-seed 1 [--fix kernel_size=3] [--epochs 20]
 
 A member is trained on exactly the training digits of the shipped model (the split of seed 0)
-so that the 5,999 validation digits stay unseen by every member: the ensemble's rule (when to
-consult the members) is chosen on them, never on the test split. Only the initial weights,
+so that no model of the ensemble trained on the 5,999 validation digits: the ensemble's rule
+(when to consult the members) is chosen on them, never on the test split. (Every model's early
+stopping watched them, so figures on them are a little optimistic.) Only the initial weights,
 the shuffling and the augmentation draws differ (`--init-seed`), and, with `--fix`, the
-architecture. The member is written as `member.keras` with a small card; it is not
-installed: `digitize/ensemble.py` reads members from the model directory.
+architecture. The member is written as `member.keras` with a small card;
+`benchmarks/ensemble.py --install` puts members beside the shipped model.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import keras
 
+from digitize.errors import ModelError
 from digitize.model_files import SHIPPED_DIR, read_card
 from model_training.batch_norm import precise_batch_norm
 from model_training.dataset import training_data
@@ -42,6 +44,8 @@ def train_member(
     """Train one member into `out_dir`; its card (also written there). `train_limit`
     shrinks the training digits (tests only)."""
     card = read_card(SHIPPED_DIR) or {}
+    if not isinstance(card.get("hyperparameters"), dict):
+        raise ModelError(f"{SHIPPED_DIR}: the shipped model's card names no hyperparameters")
     hyperparameters = fixed_hyperparameters({**card["hyperparameters"], **parse_fixes(fixes)})
     data = training_data(
         resolve_mnist_dir(mnist_dir), train_limit=train_limit, seed=SHIPPED_SPLIT_SEED
