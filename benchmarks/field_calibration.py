@@ -101,6 +101,8 @@ def main() -> None:
         "",
         *sharpness_table({"raw": raw, "calibrated": calibrated}, right),
         "",
+        floor_line(calibrated),
+        "",
         "Reliability, calibrated:",
         "",
         "| confidence | fields | mean confidence | share right |",
@@ -245,6 +247,17 @@ def seed_bootstrap(
         float(np.percentile(values, 5)),
         float(np.percentile(values, 95)),
         float(np.mean(values < 0)),
+    )
+
+
+def floor_line(calibrated: np.ndarray) -> str:
+    """What chance alone gives on this many fields: the ECE to compare the calibrated one with."""
+    floor = noise_floor(calibrated, len(calibrated), np.random.default_rng(0))
+    return (
+        f"Noise floor: a perfectly calibrated confidence with the calibrated one's distribution "
+        f"shows ECE {floor.mean():.2%} ± {floor.std():.2%} on {len(calibrated)} fields "
+        f"(5th-95th percentile {np.percentile(floor, 5):.2%}-{np.percentile(floor, 95):.2%}; "
+        f"at most 2 % in {np.mean(floor <= 0.02):.0%} of {SIMULATIONS} draws)."
     )
 
 
