@@ -134,6 +134,16 @@ class FieldParams:
     open_box_rule_cover: float = 0.6  # of its length, the pieces of a rule cover this much
     open_box_side_in: float = 0.04
     open_box_side_share: float = 0.15
+    # A rule left as dashes at an even pitch (open_boxes._periodic_dash_rules): this many at
+    # least one pitch apart, within this share of the pitch (the median step), and this
+    # share of all steps (a skewed rule's dashes recur within 1-2 px of 38; the paper's
+    # grain, joined into a line, steps 3-60 px: zoo dev seed 102, 4 boxes of noise before).
+    open_box_min_dashes: int = 5
+    open_box_dash_pitch_spread: float = 0.1
+    open_box_regular_share: float = 0.6
+    # A deskewed rule's dashes have their centres within this of the next one's: a rule is
+    # the dashes chained so, row after row (a double rule's other rule is 3-6 px away).
+    open_box_dash_drift_px: float = 1.5
     # The printed border around an interior: about one border width outside it.
     border_in: float = 0.01
     min_border_px: int = 2
