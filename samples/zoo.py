@@ -23,8 +23,8 @@ its tables read (no form looked at): 9001-9003 on 2026-12-03, 9004-9006, 9007-90
 set of nine seeds, for a field-confidence measurement on enough fields; since then eight
 of its pages were scanned again while developing, so it is dev now), 9031-9033, 9034-9036,
 9037-9039, 9040-9042 and 9043-9045 on 2026-12-07 (benchmarks/results/zoo_accuracy_held_out_FIRST-LAST.md).
-The next fresh set, once 9046-9048 are measured, is 9049-9051. Seeds 113-118 are dev seeds
-too (looked at since 2026-12-07).
+The next fresh set, once 9046-9048 are measured, is 9049-9051. Seeds 113-119 are dev seeds
+too (looked at since 2026-12-07; 119 with axes forced by --only).
 """
 
 from __future__ import annotations
