@@ -137,7 +137,7 @@ class FieldParams:
     # A rule left as dashes at an even pitch (open_boxes._periodic_dash_rules): this many at
     # least one pitch apart, within this share of the pitch (the median step), and this
     # share of all steps (a skewed rule's dashes recur within 1-2 px of 38; the paper's
-    # grain, joined into a line, steps 3-60 px: zoo dev seed 102, 4 boxes of noise before).
+    # grain, joined into a line, steps 3-60 px: 5 boxes of it on dev seeds 102-107 with 0.25).
     open_box_min_dashes: int = 5
     open_box_dash_pitch_spread: float = 0.1
     open_box_regular_share: float = 0.6

@@ -353,15 +353,14 @@ def test_a_box_whose_border_does_not_close_is_found_and_flagged(dpi):
     assert len(found[0].slots) == 2
 
 
-def dashed_double_box(draw, mm: float, x0: float, y0: float, x1: float, y1: float, pitch: float):
-    """A double border as a bi-level scan leaves a thin light rule a little askew: short
-    dashes once every `pitch` pixels (1/tan 1.5 degrees = 38 px), what is left of the sides
-    as two short upright strokes at each end. Coordinates in millimetres."""
+def dashed_double_box(draw, mm: float, x0: float, y0: float, x1: float, y1: float, steps):
+    """A double border as a bi-level scan leaves a thin light rule a little askew: 6 px
+    dashes `steps` pixels apart (38 each, 1/tan 1.5 degrees, for a real one), what is left of
+    the sides as two short upright strokes at each end. Coordinates in millimetres."""
     for y in (y0, y0 + 0.7, y1 - 0.7, y1):
-        x = x0 * mm + 0.3 * pitch
-        while x < x1 * mm - 6:
-            draw.line((x, y * mm, x + 6, y * mm), 0, 1)
-            x += pitch
+        for x in x0 * mm + np.cumsum(steps):
+            if x < x1 * mm - 6:
+                draw.line((x, y * mm, x + 6, y * mm), 0, 1)
     for x in (x0, x0 + 0.7, x1 - 0.7, x1):
         draw.line((x * mm, (y0 + 3) * mm, x * mm, (y1 - 3) * mm), 0, 1)
 
@@ -373,18 +372,14 @@ def test_a_box_left_as_evenly_spaced_dashes_is_found_and_flagged(dpi):
     uneven spacing (print's or noise's pieces) are none."""
 
     def draw_page(draw, mm):
-        dashed_double_box(draw, mm, 10, 10, 60, 22, pitch=38)
+        dashed_double_box(draw, mm, 10, 10, 60, 22, steps=[11] + [38] * 20)
         pen = max(2, round(0.5 * mm))  # a 1 and a 7 in ballpoint
         draw.line((20 * mm, 13 * mm, 20 * mm, 20 * mm), 0, pen)
         draw.line((35 * mm, 13 * mm, 40 * mm, 13 * mm), 0, pen)
         draw.line((40 * mm, 13 * mm, 37 * mm, 20 * mm), 0, pen)
-        rng = np.random.default_rng(0)  # the same sides, dashes 1.5-6 mm apart at random
-        for y in (35, 35.7, 46.3, 47):
-            for x in 10 * mm + np.cumsum(rng.uniform(1.5 * mm, 6 * mm, 20)):
-                if x < 60 * mm - 6:
-                    draw.line((x, y * mm, x + 6, y * mm), 0, 1)
-        for x in (10, 10.7, 59.3, 60):
-            draw.line((x * mm, 38 * mm, x * mm, 44 * mm), 0, 1)
+        # The same box with its dashes 1.5-6 mm apart at random.
+        steps = np.random.default_rng(0).uniform(1.5 * mm, 6 * mm, 20)
+        dashed_double_box(draw, mm, 10, 35, 60, 47, steps=steps)
 
     found = segment_page(drawn_page(dpi, draw_page), dpi).fields
     assert [f.field.kind for f in found] == ["box"]
