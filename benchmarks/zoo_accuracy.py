@@ -1,7 +1,8 @@
 """Accuracy on the style zoo (samples/zoo.py), per value of every style axis.
 
 Each seed's zoo is generated, scanned with the installed model and matched to its truth by box
-(digitize.scoring.match_boxes: greedy, one to one, IoU >= 0.5). A table per axis then says,
+(digitize.scoring.match_boxes: greedy, one to one, IoU >= 0.5; a row of ink outside every box
+found, kind `unboxed`, by lying inside the field's box). A table per axis then says,
 for each of its values, how the fields made with it came out, so a failure shows up as the
 value it belongs to (pencil, tick combs, 150 dpi ...) rather than as one overall figure.
 
@@ -30,7 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))  # z
 import zoo
 
 from digitize.scan import ScanOptions, scan
-from digitize.scoring import BOX_COLUMNS, OUTPUT_COLUMNS, match_boxes, read_csv_for_scoring
+from digitize.scoring import (
+    BOX_COLUMNS,
+    OUTPUT_COLUMNS,
+    match_boxes,
+    read_csv_for_scoring,
+    unboxed_rows,
+)
 from report import write_results
 
 # Groupings besides the style axes: the special fields, and how the file was saved.
@@ -82,7 +89,9 @@ def main() -> None:
             f"{' '.join(map(str, zoo.HELD_OUT_SEEDS))}"
             f"{' — this run includes them' if reserved else ', not in this run'}.",
             "",
-            "A truth field is matched to an output row by box (IoU >= 0.5). Digit fields: "
+            "A truth field is matched to an output row by box (IoU >= 0.5; an `unboxed` "
+            "row, whose box is its ink's, by lying at least 80 % inside the field's box). "
+            "Digit fields: "
             "*exact* is the share read exactly right (an empty box read empty counts as right); "
             "*unflagged wrong* the share read wrong, or not found at all, without "
             "`needs_review`; *review rate* the share flagged; *missed* the fields no row "
@@ -124,7 +133,11 @@ def pairs(truth: pd.DataFrame, output: pd.DataFrame) -> dict[int, int]:
     matched: dict[int, int] = {}
     for key, truth_page in truth.groupby(truth_keys, sort=False):
         candidates = output[output_keys == key]
-        found = match_boxes(truth_page[BOX_COLUMNS].to_numpy(), candidates[BOX_COLUMNS].to_numpy())
+        found = match_boxes(
+            truth_page[BOX_COLUMNS].to_numpy(),
+            candidates[BOX_COLUMNS].to_numpy(),
+            ink_boxes=unboxed_rows(candidates),
+        )
         for t, o in found.items():
             matched[int(truth_page.index[t])] = int(candidates.index[o])
     return matched

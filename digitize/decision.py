@@ -20,7 +20,10 @@ DEFAULT_REVIEW_BELOW = 0.99  # chosen on sample forms: benchmarks/review_thresho
 # Alternative segmentations closer than this ratio of probabilities get a review flag.
 AMBIGUITY_MARGIN = 4.0
 # A label cell is print when this share of its marks are letters: the election sheets'
-# printed labels at 75-150 DPI: 30-70 %; a wide cell of handwritten digits: ~0.2 %.
+# printed labels at 75-150 DPI: 30-70 %; a wide cell of handwritten digits: ~0.2 %. So is
+# ink outside every box (`unboxed`): zoo titles on noisy pages Tesseract could not read and
+# a NIST form's handwritten paragraph had marks called letters; of the 8 dev zoo fields
+# whose box was missed and that the unboxed ink recovered, none had one.
 LABEL_LETTER_SHARE = 0.25
 # Other table cells only when they hold a word: this many marks, half of them letters.
 WORD_MARKS = 3
@@ -30,7 +33,7 @@ WORD_LETTER_SHARE = 0.5
 @dataclass(frozen=True)
 class FieldReading:
     field: str  # field_1 ... in reading order
-    kind: str  # "box", "comb", "cell", "label" or "checkbox" (digitize.fields)
+    kind: str  # "box", "comb", "cell", "label", "checkbox" or "unboxed" (digitize.fields)
     value: str
     confidence: float
     digit_confidences: list[float]
@@ -78,11 +81,14 @@ def decide_fields(
 
 
 def _printed_label(found: SegmentedField, not_digit: np.ndarray) -> bool:
-    """A table's label cell holding print, or a cell holding words (a column header, a name):
-    no number field, so no row. Print comes apart into
+    """A table's label cell holding print, a cell holding words (a column header, a name), or
+    ink outside the boxes that holds no digits or is mostly letters (a form's title): no
+    number field, so no row. Print comes apart into
     many marks, a good share of them letters (handwritten digits: 0.1-0.2 % called marks,
     model card); an empty one is no field either, unless it holds ink that made no marks."""
     rows = [row for slot in found.slots for row in slot.options[0].rows]
+    if found.field.kind == "unboxed":  # a title Tesseract was unsure of, text, or no digit
+        return not rows or float(np.mean(not_digit[rows])) >= LABEL_LETTER_SHARE
     if found.field.kind == "cell":  # a header or a name, only where it is plainly words
         return len(rows) >= WORD_MARKS and float(np.mean(not_digit[rows])) >= WORD_LETTER_SHARE
     if found.field.kind != "label":

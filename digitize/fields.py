@@ -26,7 +26,8 @@ class Field:
     box: Box  # outer border, page pixels (deskewed page)
     cells: list[Cell] = field(default_factory=list)  # several for a comb
     # "box", "comb", "cell" (a table cell), "label" (a table row's wide cell beside its digit
-    # cells: printed, unless it holds digits) or "checkbox"
+    # cells: printed, unless it holds digits), "checkbox" or "unboxed" (ink outside every
+    # box found: `digitize.unboxed_ink`)
     kind: str = "box"
     # Found by its top and bottom rules alone, its sides inferred (`digitize.open_boxes`).
     open: bool = False

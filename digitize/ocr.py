@@ -38,6 +38,8 @@ class Word:
     confidence: float  # 0-100
     top: int  # pixels, in the image read
     height: int
+    left: int = 0
+    width: int = 0
 
 
 def tessdata_folder() -> Path | None:
@@ -93,8 +95,9 @@ def _words(engine: Any) -> Iterator[Word]:
         box = word.BoundingBox(level)
         if box is None:
             continue
-        _, top, _, bottom = box
-        yield Word(word.GetUTF8Text(level) or "", float(word.Confidence(level)), top, bottom - top)
+        left, top, right, bottom = box
+        text = word.GetUTF8Text(level) or ""
+        yield Word(text, float(word.Confidence(level)), top, bottom - top, left, right - left)
 
 
 _LOCK = threading.Lock()

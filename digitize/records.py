@@ -24,6 +24,7 @@ class ReviewReason(StrEnum):
     OPEN_BOX = "open_box"  # the box's border does not close: its sides were inferred
     NOT_FOUND = "not_found"  # a template's field whose box was not found on the page
     TEMPLATE_MISMATCH = "template_mismatch"  # the page is not the template's form
+    NO_BOX = "no_box"  # handwriting outside every box found: a box missed, or none printed
 
 
 @dataclass(frozen=True)

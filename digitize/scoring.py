@@ -28,6 +28,9 @@ OUTPUT_COLUMNS = [*TRUTH_COLUMNS, "confidence", "needs_review"]
 TEXT_COLUMNS = ["file", "field", "value"]
 BOX_COLUMNS = ["x0", "y0", "x1", "y1"]
 MIN_IOU = 0.5
+# An unboxed row's box is its ink's: it matches the truth box holding this share of it (ink
+# written over a missed box's border pokes out of it a little).
+INK_INSIDE = 0.8
 MISTAKE_COLUMNS = [
     "file",
     "page",
@@ -113,7 +116,9 @@ def score(output: pd.DataFrame, truth: pd.DataFrame) -> Score:
     for (file, page), truth_group in truth.groupby(["file", "page"], sort=False):
         candidates = output[(output["truth_file"] == file) & (output["page"] == page)]
         matches = match_boxes(
-            truth_group[BOX_COLUMNS].to_numpy(), candidates[BOX_COLUMNS].to_numpy()
+            truth_group[BOX_COLUMNS].to_numpy(),
+            candidates[BOX_COLUMNS].to_numpy(),
+            ink_boxes=unboxed_rows(candidates),
         )
         for t, label in enumerate(truth_group.index):
             o = matches.get(t)
@@ -121,11 +126,22 @@ def score(output: pd.DataFrame, truth: pd.DataFrame) -> Score:
     return _tally(truth, output, pairs)
 
 
-def match_boxes(truth: np.ndarray, output: np.ndarray, min_iou: float = MIN_IOU) -> dict[int, int]:
-    """Truth index -> output index: greedy on IoU, best first, one to one, IoU >= min_iou."""
+def match_boxes(
+    truth: np.ndarray,
+    output: np.ndarray,
+    min_iou: float = MIN_IOU,
+    ink_boxes: np.ndarray | None = None,
+) -> dict[int, int]:
+    """Truth index -> output index: greedy on IoU, best first, one to one, IoU >= min_iou.
+    Output rows marked in `ink_boxes` (bools) bound ink, not a printed box (an `unboxed`
+    field, `digitize.unboxed_ink`): each matches the truth box holding at least
+    INK_INSIDE of it, its share inside standing for the IoU."""
     if len(truth) == 0 or len(output) == 0:
         return {}
     overlaps = iou(truth, output)
+    if ink_boxes is not None and ink_boxes.any():
+        inside = share_inside(output[ink_boxes], truth).T
+        overlaps[:, ink_boxes] = np.where(inside >= INK_INSIDE, inside, 0.0)
     candidates = np.argwhere(overlaps >= min_iou)
     # Stable sort on -IoU: ties keep reading order, so the result does not depend on chance.
     order = np.argsort(-overlaps[candidates[:, 0], candidates[:, 1]], kind="stable")
@@ -136,6 +152,23 @@ def match_boxes(truth: np.ndarray, output: np.ndarray, min_iou: float = MIN_IOU)
             matches[int(t)] = int(o)
             taken.add(int(o))
     return matches
+
+
+def unboxed_rows(output: pd.DataFrame) -> np.ndarray:
+    """Which output rows are `unboxed` fields (bools; none when the output has no kind)."""
+    if "kind" not in output:
+        return np.zeros(len(output), bool)
+    return (output["kind"].astype(str) == "unboxed").to_numpy()
+
+
+def share_inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The share of every box in `a` that lies inside every box in `b` (x0, y0, x1, y1)."""
+    a, b = a[:, None, :].astype(float), b[None, :, :].astype(float)
+    width = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    height = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = width * height
+    area_a = np.broadcast_to((a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]), inter.shape)
+    return np.divide(inter, area_a, out=np.zeros_like(inter), where=area_a > 0)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

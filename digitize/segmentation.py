@@ -18,7 +18,7 @@ from digitize.cleanup import CleanPage, clean_page
 from digitize.comb_ticks import find_tick_combs
 from digitize.digits import DigitCandidate, FieldDigits, find_digits
 from digitize.field_ink import Mark, contrast, marks, rethresholded
-from digitize.fields import Field, find_fields
+from digitize.fields import Field, find_fields, reading_order
 from digitize.geometry import Box
 from digitize.normalize import normalize_digit
 from digitize.open_boxes import find_open_boxes
@@ -27,6 +27,7 @@ from digitize.records import Doubt, ReviewReason
 from digitize.ruling import find_ruling
 from digitize.segmentation_params import SegmentationParams
 from digitize.table_columns import inherit_column_dividers
+from digitize.unboxed_ink import find_unboxed_ink
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ def segment_page(
     fields = find_checkbox_frames(fields, page.print_ink, page.dpi, params.fields)
     fields = find_tick_combs(fields, page.print_ink, page.dpi, params.combs)
     fields = inherit_column_dividers(fields, page.gray, page.dpi, params.combs, params.ink)
+    fields = reading_order(
+        fields + find_unboxed_ink(page, fields, ruling, params.unboxed), params.fields
+    )
     first = [
         find_digits(page, target, params.digits) if target.kind != "checkbox" else None
         for target in fields
@@ -105,6 +109,8 @@ def segment_page(
         doubts = [*found.doubts, *ink_doubts]
         if target.open:
             doubts.append(Doubt(ReviewReason.OPEN_BOX, "the box's border does not close"))
+        if target.kind == "unboxed":
+            doubts.append(Doubt(ReviewReason.NO_BOX, "handwriting outside every box found"))
         segmented.append(SegmentedField(field=target, slots=slots, doubts=doubts))
     images = np.zeros((len(candidates), 28, 28), np.uint8)
     for row, candidate in enumerate(candidates):
@@ -129,6 +135,7 @@ def handwriting_contrast(
         c
         for target, digits, left_over in zip(fields, found, left, strict=True)
         if digits is not None
+        and target.kind != "unboxed"  # maybe print: a title's form number
         and not (digits.maybe_print and left_over)
         and (c := contrast(page, target, digits.candidates(), params.digits)) is not None
     ]

@@ -321,6 +321,33 @@ class CheckboxParams:
 
 
 @dataclass(frozen=True)
+class UnboxedParams:
+    """Handwriting outside every box found (`digitize.unboxed_ink`)."""
+
+    # Ink this close to a field (inches) is the field's: a digit written over its border.
+    field_clearance_in: float = 0.08
+    # A line of marks is handwriting when one of them stands this tall (inches): 3 mm, above
+    # the zoo's labels (their tallest letters 2.2 mm) and below the digits written in its
+    # smallest comb cells (about 3.5 mm); taller than 15 mm is a drawing or a signature.
+    min_height_in: float = 0.12
+    max_height_in: float = 0.6
+    min_mark_in: float = 0.01  # smaller marks are dust
+    # A mark with this share of its pixels on the ruling is a straight stroke: alone, print.
+    ruled_share: float = 0.8
+    # Marks are one line when they overlap this much in height (of the shorter) and stand at
+    # most this far apart (of the taller's height): digits in a box 1-2 mm apart, the boxes
+    # of a form's column 10 mm and more.
+    line_overlap: float = 0.3
+    line_gap: float = 1.0
+    # Lines this close one under the other (of the taller's height), overlapping across by
+    # this share of the narrower, are a paragraph of text, not numbers.
+    paragraph_gap: float = 1.0
+    paragraph_overlap: float = 0.5
+    # The field is the line's marks with this margin (of their height) around them.
+    margin_of_height: float = 0.25
+
+
+@dataclass(frozen=True)
 class SegmentationParams:
     cleanup: CleanupParams = field(default_factory=CleanupParams)
     fields: FieldParams = field(default_factory=FieldParams)
@@ -329,3 +356,4 @@ class SegmentationParams:
     normalize: NormalizeParams = field(default_factory=NormalizeParams)
     ink: InkParams = field(default_factory=InkParams)
     checkbox: CheckboxParams = field(default_factory=CheckboxParams)
+    unboxed: UnboxedParams = field(default_factory=UnboxedParams)

@@ -7,6 +7,7 @@ its box and, for a comb, its cells. The rules are left for a person to fill in.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from digitize.classifier import ClassifierLoader
@@ -36,6 +37,8 @@ def make_template(
     except OSError as error:
         raise InputError(f"{name}: cannot read file ({error.strerror or error})") from None
     reading = read_page(loaded, loader())
+    # Ink outside every box is no part of the form (the template's page is filled in).
+    reading = replace(reading, fields=[f for f in reading.fields if f.kind != "unboxed"])
     if not reading.fields:
         raise InputError(f"{name}: page {page} has no fields to make a template of")
     missing = tesseract_missing()
