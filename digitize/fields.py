@@ -73,7 +73,7 @@ def find_fields(
     return reading_order(fields + _small_checkboxes(ruling.solid, dpi, params, fields), params)
 
 
-def _lines(ruling: Ruling, params: FieldParams) -> np.ndarray:
+def page_lines(ruling: Ruling, params: FieldParams) -> np.ndarray:
     """The tolerant ruling, unless print ink was specks everywhere and bridged it into a
     filled page: then its fallback read in the dark ink."""
     if ruling.fallback is None:
@@ -269,7 +269,7 @@ def _group_cells(
     # only there, and its cells whose holes a digit broke were lost without a flag in the
     # solid one (zoo dev seed 112, form 08: "87" in the last two cells of eight, read empty).
     # The solid one still counts: its rules are rejoined across marker strokes that cut them.
-    repair = cv2.bitwise_or(ruling.solid, _lines(ruling, params))
+    repair = cv2.bitwise_or(ruling.solid, page_lines(ruling, params))
     fields = []
     for row in rows:
         fields.extend(_row_fields(row, cells, repair, dpi, params, combs))

@@ -77,9 +77,12 @@ def run_page_task(task: PageTask, classifier: Classifier) -> PageResult:
 
 def _labels(task: PageTask, reading: PageReading) -> list[str]:
     """The fields' printed labels; none under a template (its names are the labels)."""
-    if task.labels and task.template is None:
-        return read_labels(reading)
-    return [""] * len(reading.fields)
+    if not task.labels or task.template is not None:
+        return [""] * len(reading.fields)
+    # Ink outside every box is no part of the form's layout: it would take a box's label.
+    boxed = [f for f in reading.fields if f.kind != "unboxed"]
+    labels = iter(read_labels(replace(reading, fields=boxed)) if boxed else [])
+    return ["" if f.kind == "unboxed" else next(labels) for f in reading.fields]
 
 
 def _records(

@@ -1,7 +1,8 @@
 """Compare an entries CSV (what `digitize scan` wrote) with a ground-truth CSV.
 
 Fields are matched per (file, page) by their boxes: greedy, best overlap first, one to one,
-intersection over union at least 0.5. A file is matched by its path as written, or else by its
+intersection over union at least 0.5; a row of ink outside every box found (kind `unboxed`,
+its box the ink's own) by lying at least 80 % inside the truth box, after the boxes. A file is matched by its path as written, or else by its
 file name, so an output made from another directory still lines up with the truth.
 
 Digit accuracy is edit-distance based: a truth field of n digits read as `s` earns
@@ -135,13 +136,13 @@ def match_boxes(
     """Truth index -> output index: greedy on IoU, best first, one to one, IoU >= min_iou.
     Output rows marked in `ink_boxes` (bools) bound ink, not a printed box (an `unboxed`
     field, `digitize.unboxed_ink`): each matches the truth box holding at least
-    INK_INSIDE of it, its share inside standing for the IoU."""
+    INK_INSIDE of it, ranked as a box at the least IoU: a row found by its box goes first."""
     if len(truth) == 0 or len(output) == 0:
         return {}
     overlaps = iou(truth, output)
     if ink_boxes is not None and ink_boxes.any():
         inside = share_inside(output[ink_boxes], truth).T
-        overlaps[:, ink_boxes] = np.where(inside >= INK_INSIDE, inside, 0.0)
+        overlaps[:, ink_boxes] = np.where(inside >= INK_INSIDE, min_iou, 0.0)
     candidates = np.argwhere(overlaps >= min_iou)
     # Stable sort on -IoU: ties keep reading order, so the result does not depend on chance.
     order = np.argsort(-overlaps[candidates[:, 0], candidates[:, 1]], kind="stable")

@@ -74,7 +74,8 @@ def segment_page(
     fields = find_tick_combs(fields, page.print_ink, page.dpi, params.combs)
     fields = inherit_column_dividers(fields, page.gray, page.dpi, params.combs, params.ink)
     fields = reading_order(
-        fields + find_unboxed_ink(page, fields, ruling, params.unboxed), params.fields
+        fields + find_unboxed_ink(page, fields, ruling, params.unboxed, params.fields),
+        params.fields,
     )
     first = [
         find_digits(page, target, params.digits) if target.kind != "checkbox" else None

@@ -16,20 +16,25 @@ import cv2
 import numpy as np
 
 from digitize.cleanup import CleanPage
-from digitize.fields import Field
+from digitize.fields import Field, page_lines
 from digitize.geometry import Box, Cell
 from digitize.printed_marks import printed_spans
 from digitize.ruling import Ruling
-from digitize.segmentation_params import UnboxedParams
+from digitize.segmentation_params import FieldParams, UnboxedParams
 
 
 def find_unboxed_ink(
-    page: CleanPage, fields: list[Field], ruling: Ruling, params: UnboxedParams
+    page: CleanPage,
+    fields: list[Field],
+    ruling: Ruling,
+    params: UnboxedParams,
+    field_params: FieldParams,
 ) -> list[Field]:
     """Fields of kind `unboxed` around the ink outside every field in `fields` and off the
     `ruling`: one per line of marks (`_lines`) at least one of which is as tall as
     handwriting."""
-    outside, rules = _outside_fields(page, fields, ruling, params)
+    rules = cv2.bitwise_or(ruling.solid, page_lines(ruling, field_params))
+    outside = _outside_fields(page, fields, rules, params)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
     speck = params.min_mark_in * page.dpi
     ruled = _ruled_share(labels, count, rules)
@@ -50,12 +55,12 @@ def find_unboxed_ink(
 
     height, width = outside.shape
     found = []
-    # Print as small as a label's, dust, or lines too tall to be digits are left out.
+    # Print as small as a label's, dust, or lines too tall to be digits are left out, and
+    # then print Tesseract reads (a title, a form number): a heading over handwriting is no
+    # paragraph of it.
     lines = [line for line in _lines(marks, params) if handwriting(line)]
+    lines = [line for line in (_without_print(page, line) for line in lines) if handwriting(line)]
     for line in _outside_paragraphs(lines, params):
-        line = _without_print(page, line)
-        if not handwriting(line):
-            continue  # a title, a form number: print
         box = Box.union(line)
         # The row's box is the ink's own; its digits are looked for with a margin around.
         interior = box.grow(params.margin_of_height * box.height).clip(width, height)
@@ -99,14 +104,13 @@ def _ruled_share(labels: np.ndarray, count: int, rules: np.ndarray) -> np.ndarra
 
 
 def _outside_fields(
-    page: CleanPage, fields: list[Field], ruling: Ruling, params: UnboxedParams
-) -> tuple[np.ndarray, np.ndarray]:
+    page: CleanPage, fields: list[Field], rules: np.ndarray, params: UnboxedParams
+) -> np.ndarray:
     """The page's ink with the ruling's print, and every field with a clearance around it,
     taken out (a digit written over a box's border is that box's), and the whole ruling. A
     straight stroke as short as a digit is ruling too (a 1, a 7's bar): it stays in the ink.
     """
     ink = page.ink.copy()
-    rules = cv2.bitwise_or(ruling.solid, ruling.tolerant)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     longer_than_digits = np.maximum(widths, heights) > params.max_height_in * page.dpi
@@ -117,7 +121,7 @@ def _outside_fields(
     height, width = ink.shape
     for target in fields:
         ink[target.box.grow(clearance).clip(width, height).slice()] = 0
-    return ink, rules
+    return ink
 
 
 def _lines(marks: list[Box], params: UnboxedParams) -> list[list[Box]]:

@@ -32,6 +32,7 @@ REASON_TEXT = {
     ReviewReason.VALIDATION: "the value breaks a rule of its field (check digit, range)",
     ReviewReason.NOT_FOUND: "the template's box was not found on the page",
     ReviewReason.TEMPLATE_MISMATCH: "the page does not look like the template's form",
+    ReviewReason.NO_BOX: "handwriting outside every box found: is a box missed?",
 }
 
 
