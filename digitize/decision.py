@@ -82,8 +82,8 @@ def decide_fields(
 
 def _printed_label(found: SegmentedField, not_digit: np.ndarray) -> bool:
     """A table's label cell holding print, a cell holding words (a column header, a name), or
-    ink outside the boxes that holds no digits or is mostly letters (a form's title): no
-    number field, so no row. Print comes apart into
+    ink outside the boxes that holds no digit or whose marks are a quarter or more no digits
+    (a form's title): no number field, so no row. Print comes apart into
     many marks, a good share of them letters (handwritten digits: 0.1-0.2 % called marks,
     model card); an empty one is no field either, unless it holds ink that made no marks."""
     rows = [row for slot in found.slots for row in slot.options[0].rows]

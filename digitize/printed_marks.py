@@ -41,11 +41,10 @@ def printed_spans(gray: np.ndarray, marks: Box) -> list[tuple[int, int]]:
     number beside a title). One digit or stroke alone is not enough: a lone handwritten 0's
     stroke read "|" at 93.5 (zoo dev 113-5); of the dev seeds' ink outside their boxes, print
     words read 94.96-96.6 and handwriting 0-85.7."""
-    crop, scale = _line_crop(gray, marks)
+    crop, scale, left = _line_crop(gray, marks)
     if crop is None:
         return []
     words = ocr.read_words(crop, OCR_TIMEOUT_S, one_line=True) or []
-    left = max(0, marks.x0 - _pad(marks))
     return [
         (left + int(word.left / scale), left + int(np.ceil((word.left + word.width) / scale)))
         for word in words
@@ -55,28 +54,25 @@ def printed_spans(gray: np.ndarray, marks: Box) -> list[tuple[int, int]]:
     ]
 
 
-def _pad(marks: Box) -> int:
-    return max(4, marks.height // 3)
-
-
-def _line_crop(gray: np.ndarray, marks: Box) -> tuple[np.ndarray | None, float]:
-    """`marks` with a margin, scaled to Tesseract's print size, and the scale."""
-    pad = _pad(marks)
+def _line_crop(gray: np.ndarray, marks: Box) -> tuple[np.ndarray | None, float, int]:
+    """`marks` with a margin, scaled to Tesseract's print size; the scale, and the crop's
+    left edge on the page."""
+    pad = max(4, marks.height // 3)
     height, width = gray.shape[:2]
+    left = max(0, marks.x0 - pad)
     crop = gray[
-        max(0, marks.y0 - pad) : min(height, marks.y1 + pad),
-        max(0, marks.x0 - pad) : min(width, marks.x1 + pad),
+        max(0, marks.y0 - pad) : min(height, marks.y1 + pad), left : min(width, marks.x1 + pad)
     ]
     scale = TEXT_HEIGHT_PX / max(1, marks.height)
     if crop.size == 0:
-        return None, scale
+        return None, scale, left
     crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    return np.ascontiguousarray(crop), scale
+    return np.ascontiguousarray(crop), scale, left
 
 
 def _sure_words(gray: np.ndarray, marks: Box) -> str | None:
     """The words Tesseract reads in `marks` as one line, when it is sure of every one."""
-    crop, _ = _line_crop(gray, marks)
+    crop, _, _ = _line_crop(gray, marks)
     words = None if crop is None else ocr.read_words(crop, OCR_TIMEOUT_S, one_line=True)
     if not words:
         return None

@@ -37,7 +37,7 @@ def find_unboxed_ink(
     outside = _outside_fields(page, fields, rules, params)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
     speck = params.min_mark_in * page.dpi
-    ruled = _ruled_share(labels, count, rules)
+    ruled = _ruled_share(labels, stats[:, cv2.CC_STAT_AREA], rules)
     found_marks = [
         (Box(int(x), int(y), int(x + w), int(y + h)), float(share))
         for (x, y, w, h, _), share in zip(stats[1:count], ruled[1:count], strict=True)
@@ -96,27 +96,26 @@ def _without_print(page: CleanPage, line: list[Box]) -> list[Box]:
     return [m for m in line if not any(x0 <= (m.x0 + m.x1) / 2 <= x1 for x0, x1 in spans)]
 
 
-def _ruled_share(labels: np.ndarray, count: int, rules: np.ndarray) -> np.ndarray:
-    """Of each component in `labels`, the share of its pixels on the ruling."""
-    area = np.bincount(labels.ravel(), minlength=count).astype(float)
-    on_rules = np.bincount(labels[rules > 0], minlength=count).astype(float)
+def _ruled_share(labels: np.ndarray, areas: np.ndarray, rules: np.ndarray) -> np.ndarray:
+    """Of each component in `labels` (of `areas` pixels), the share on the ruling."""
+    area = areas.astype(float)
+    on_rules = np.bincount(labels[rules > 0], minlength=len(area)).astype(float)
     return np.divide(on_rules, area, out=np.zeros_like(area), where=area > 0)
 
 
 def _outside_fields(
     page: CleanPage, fields: list[Field], rules: np.ndarray, params: UnboxedParams
 ) -> np.ndarray:
-    """The page's ink with the ruling's print, and every field with a clearance around it,
-    taken out (a digit written over a box's border is that box's), and the whole ruling. A
-    straight stroke as short as a digit is ruling too (a 1, a 7's bar): it stays in the ink.
-    """
+    """The page's ink less the rules longer than a digit and every field with a clearance
+    around it (a digit written over a box's border is that box's). Shorter straight strokes
+    stay: a 1, a 7's bar are ruling too."""
     ink = page.ink.copy()
     _, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     longer_than_digits = np.maximum(widths, heights) > params.max_height_in * page.dpi
     printed = np.flatnonzero(longer_than_digits)
-    lines = np.isin(labels, printed[printed > 0]).astype(np.uint8)
-    ink[cv2.dilate(lines, np.ones((5, 5), np.uint8)) > 0] = 0
+    long_rules = np.isin(labels, printed[printed > 0]).astype(np.uint8)
+    ink[cv2.dilate(long_rules, np.ones((5, 5), np.uint8)) > 0] = 0
     clearance = params.field_clearance_in * page.dpi
     height, width = ink.shape
     for target in fields:
