@@ -236,6 +236,12 @@ def retrain(
             help="Successive-halving rungs: 1 is one grid search; N keeps the best third of each rung and runs it again at 3x the budget.",
         ),
     ] = 1,
+    resume_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Count the trials in this search_results.csv (e.g. from another machine) as run.",
+        ),
+    ] = None,
     model_dir: Annotated[
         Path | None, typer.Option(help="Install into DIR [default: the user model directory].")
     ] = None,
@@ -272,6 +278,7 @@ def retrain(
         no_search=no_search,
         max_trials=max_trials,
         rungs=rungs,
+        resume_from=resume_from,
         model_dir=model_dir,
         force=force,
         seed=seed,

@@ -57,6 +57,7 @@ class RetrainOptions:
     no_search: bool = False  # train the installed model's architecture, skip the grid search
     max_trials: int | None = None
     rungs: int = 1  # successive-halving rungs (model_training/rungs.py); 1: one grid search
+    resume_from: Path | None = None  # a search_results.csv whose trials count as run
     model_dir: Path | None = None  # None: the user's model directory
     force: bool = False
     seed: int = 0
@@ -152,26 +153,46 @@ def _search(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
     """The grid search; (best hyperparameters, results, project dir, space name, the rungs
     run), or None on a distributed worker, whose part ends with the search."""
     print(f"Search space {space.name!r}: {space.grid_size()} grid points", flush=True)
+    # Read before the search: a wrong file is said at once, not after hours.
+    known = None if options.resume_from is None else rungs.read_known(options.resume_from)
     if options.rungs > 1:
-        return _search_rungs(space, options, mnist_dir)
+        return _search_rungs(space, options, mnist_dir, known)
     tuning = training_data(
         mnist_dir, options.validation_fraction, options.train_limit, seed=options.seed
     )
     tuner = search.make_tuner(
-        space, options.search_dir, options.overwrite, options.max_trials, options.seed
+        space,
+        options.search_dir,
+        options.overwrite,
+        options.max_trials,
+        options.seed,
+        record=_write_results,
     )
+    if known is not None:
+        whole_grid = rungs.Rung(0, space.grid_size(), options.train_limit, options.epochs)
+        adopted = tuner.oracle.adopt(rungs.finished_elsewhere(known, whole_grid))
+        print(f"{adopted} trials taken from {options.resume_from}", flush=True)
     search.run_search(tuner, tuning.train, tuning.validation, options.epochs)
     if search.is_worker():
         return None
     project_dir = Path(tuner.project_dir)
-    results = search.results_table(tuner)
-    with atomic_write(project_dir / RESULTS_CSV) as stream:  # read while a search runs
-        results.to_csv(stream, index=False)
+    results = _write_results(tuner)
     print(results.to_string(index=False), flush=True)
     return search.best_hyperparameters(tuner), results, project_dir, space.name, []
 
 
-def _search_rungs(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
+def _write_results(tuner: kt.Tuner) -> pd.DataFrame:
+    """The search's results so far to its project's RESULTS_CSV (after every trial: read
+    while a search runs, and what a search moved to another machine resumes from)."""
+    results = search.results_table(tuner)
+    with atomic_write(Path(tuner.project_dir) / RESULTS_CSV) as stream:
+        results.to_csv(stream, index=False)
+    return results
+
+
+def _search_rungs(
+    space: SearchSpace, options: RetrainOptions, mnist_dir: Path, known: pd.DataFrame | None
+):
     """`_search` in successive-halving rungs; the rungs run are those with a finished trial
     (fewer than planned when --max-trials stopped the search)."""
     rungs.check_single_machine(options.rungs)  # before loading the training split
@@ -187,6 +208,7 @@ def _search_rungs(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
         options.seed,
         options.overwrite,
         options.max_trials,
+        known,
     )
     print(results.to_string(index=False), flush=True)
     reached = set(results["rung"])

@@ -87,14 +87,60 @@ def survivors(results: pd.DataFrame, count: int) -> list[dict]:
     """The hyperparameter values of the `count` best rows, best first, as the oracle takes
     them: plain Python values of each entry's declared type (pandas hands back NumPy ones,
     and a column of ints with a gap comes back as floats)."""
+    return [_point(row) for _, row in ranked(results).head(count).iterrows()]
+
+
+def _point(row: pd.Series) -> dict:
     declared = {hp.name: hp.default for hp in all_hyperparameters().space}
-    names = [column for column in results.columns if column in declared]
-    points = []
-    for _, row in ranked(results).head(count).iterrows():
-        points.append(
-            {name: _plain(row[name], declared[name]) for name in names if not pd.isna(row[name])}
+    return {
+        name: _plain(row[name], declared[name])
+        for name in row.index
+        if name in declared and not pd.isna(row[name])
+    }
+
+
+# What a trial reports (hypermodel.DigitHyperModel.fit), adopted with its point.
+_METRICS = (OBJECTIVE, "epochs", "seconds")
+
+
+def finished_elsewhere(known: pd.DataFrame, rung: Rung) -> list[tuple[dict, dict]]:
+    """(values, metrics) of `known`'s trials of `rung` (a search_results.csv, e.g. from
+    another machine), for the rung's oracle to adopt. Refused where the file ran that rung at
+    another budget: its accuracies would not rank with this run's."""
+    if "rung" not in known.columns:  # a one-grid search's table: no budget recorded
+        return _adoptable(known if rung.index == 0 else known.iloc[:0])
+    rows = known[known["rung"].astype(int) == rung.index]
+    budget = (rung.train_limit, rung.epochs)
+    for _, row in rows.iterrows():
+        limit = None if pd.isna(row["train_limit"]) else int(row["train_limit"])
+        if (limit, int(row["epochs_budget"])) != budget:
+            raise RungsError(
+                f"the results to resume from ran rung {rung.index} on {limit or 'all'} digits x "
+                f"{int(row['epochs_budget'])} epochs, this search on {rung.train_limit or 'all'}"
+                f" x {rung.epochs}: rerun with their --train-limit, --epochs and --rungs"
+            )
+    return _adoptable(rows)
+
+
+def _adoptable(rows: pd.DataFrame) -> list[tuple[dict, dict]]:
+    return [
+        (_point(row), {name: float(row[name]) for name in _METRICS if not pd.isna(row[name])})
+        for _, row in rows.iterrows()
+    ]
+
+
+def read_known(path: Path) -> pd.DataFrame:
+    """A search_results.csv to resume from; one line for the user where it is none."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as error:  # missing, unreadable, not CSV, empty
+        raise RungsError(f"{path}: cannot read results to resume from ({error})") from None
+    missing = {"trial", *_METRICS} - set(table.columns)
+    if missing:
+        raise RungsError(
+            f"{path}: not a search_results.csv (no {', '.join(sorted(missing))} column)"
         )
-    return points
+    return table
 
 
 def ranked(results: pd.DataFrame) -> pd.DataFrame:
@@ -141,6 +187,13 @@ class SurvivorGridOracle(search.ResumableGridSearchOracle):
             return {"status": _STATUS.IDLE, "values": None}
         return {"status": _STATUS.STOPPED, "values": None}
 
+    def adopt(self, finished: list[tuple[dict, dict]]) -> int:
+        """As the grid's: only trials of this rung's points (a results file's others would
+        compete for the next rung unasked)."""
+        return super().adopt(
+            [(values, metrics) for values, metrics in finished if values_hold(values, self.points)]
+        )
+
     def reload(self):
         super().reload()
         # A kill between create_trial writing trial.json and oracle.json leaves a RUNNING
@@ -152,8 +205,15 @@ class SurvivorGridOracle(search.ResumableGridSearchOracle):
 
 
 def _holds(trial, point: dict) -> bool:
-    values = trial.hyperparameters.values
-    return all(name in values and values[name] == value for name, value in point.items())
+    return values_hold(trial.hyperparameters.values, [point])
+
+
+def values_hold(values: dict, points: list[dict]) -> bool:
+    """Whether `values` are those of one of `points` (a point names only what it pins)."""
+    return any(
+        all(name in values and values[name] == value for name, value in point.items())
+        for point in points
+    )
 
 
 def run_rungs(
@@ -164,13 +224,16 @@ def run_rungs(
     seed: int = 0,
     overwrite: bool = False,
     max_trials: int | None = None,
+    known: pd.DataFrame | None = None,
 ) -> tuple[kt.HyperParameters, pd.DataFrame, Path]:
     """Run (or resume) every rung; (the winner's hyperparameters, every trial of every rung,
     the space's directory). `data` is the full training split; each rung takes its subset.
 
     `max_trials` caps the trials of all rungs together, those of earlier runs included (as
     `--max-trials` caps one grid search): the search stops where the cap is reached, and the
-    winner is then the best of the last rung that finished a trial.
+    winner is then the best of the last rung that finished a trial. `known` (a
+    search_results.csv read by `read_known`) holds trials run elsewhere: each rung adopts
+    its own before it runs the rest.
     """
     check_single_machine(len(rungs))
     space_dir = Path(search_dir) / space.name
@@ -204,7 +267,19 @@ def run_rungs(
             f"{rung.train_limit or 'all'} training digits x {rung.epochs} epochs",
             flush=True,
         )
-        tuner = _tuner(space, project, points, cap, seed)
+
+        def record(tuner: kt.Tuner, rung: Rung = rung) -> None:
+            """Every trial so far to RESULTS_CSV: read while a search runs, and what a search
+            moved to another machine resumes from."""
+            table = search.results_table(tuner)
+            current = [_labelled(table, rung)] if not table.empty else []
+            with atomic_write(space_dir / RESULTS_CSV) as stream:
+                pd.concat(tables + current, ignore_index=True).to_csv(stream, index=False)
+
+        tuner = _tuner(space, project, points, cap, seed, record)
+        if known is not None:
+            adopted = tuner.oracle.adopt(finished_elsewhere(known, rung))
+            print(f"Rung {rung.index}: {adopted} trials taken from the results file", flush=True)
         search.run_search(
             tuner,
             limit(data.train, rung.train_limit, seed),
@@ -225,7 +300,7 @@ def run_rungs(
             tables.append(_labelled(table, rung))
             last = (tuner, table)
         combined = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-        with atomic_write(space_dir / RESULTS_CSV) as stream:  # read while a search runs
+        with atomic_write(space_dir / RESULTS_CSV) as stream:
             combined.to_csv(stream, index=False)
         finished = sum(trial.status in _FINISHED for trial in tuner.oracle.trials.values())
         if finished < expected:  # stopped by max_trials: the next rung has no survivors yet
@@ -283,6 +358,7 @@ def _tuner(
     points: list[dict] | None,
     max_trials: int | None,
     seed: int,
+    record: search.Recorder | None = None,
 ) -> kt.Tuner:
     """A rung's tuner: as `search.make_tuner`, over the whole grid or only `points`."""
     settings = search.oracle_settings(space, max_trials, seed)
@@ -291,11 +367,12 @@ def _tuner(
         if points is None
         else SurvivorGridOracle(points, **settings)
     )
-    return kt.Tuner(
+    return search.RecordingTuner(
         oracle=oracle,
         hypermodel=DigitHyperModel(),
         directory=str(project.parent),
         project_name=project.name,
+        record=record,
     )
 
 

@@ -9,6 +9,7 @@ machines").
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import keras_tuner as kt
@@ -33,6 +34,61 @@ class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
 
     def reload(self):
         super().reload()
+        self._rebuild_walk()
+
+    def adopt(self, finished: list[tuple[dict, dict]]) -> int:
+        """Count trials run elsewhere as run here: each (hyperparameter values, metrics) whose
+        point no trial holds yet becomes a COMPLETED trial of this project, and the walk
+        goes on from them. How many were new.
+
+        A search's state lives in its directory, on one machine; its results table travels
+        (a CSV in a repository, say), so a search moved to another machine or a fresh one
+        resumes from the table (`digitize retrain --resume-from`).
+        """
+        new = 0
+        for values, metrics in finished:
+            if self._duplicate(values):
+                continue
+            trial_id = f"{{:0{len(str(self.max_trials))}d}}".format(len(self.trials))
+            hyperparameters = self.hyperparameters.copy()
+            hyperparameters.values = dict(values)
+            trial = kt.engine.trial.Trial(
+                hyperparameters=hyperparameters,
+                trial_id=trial_id,
+                status=kt.engine.trial.TrialStatus.COMPLETED,
+            )
+            self.trials[trial_id] = trial
+            self.update_trial(trial_id, metrics)  # registers each metric, saves trial.json
+            self._record_values(trial)
+            self.score_trial(trial)
+            self.start_order.append(trial_id)
+            self.end_order.append(trial_id)
+            self._save_trial(trial)
+            new += 1
+        if new:
+            self._rebuild_walk()
+            self.save()
+        return new
+
+    def populate_space(self, trial_id):
+        # GridSearch walks from the grid's first point (every default) to each tried point's
+        # successor: adopted trials that lack the first point would leave the points before
+        # the earliest of them unrun. Run it first; its end puts it in the walk.
+        start = self._grid_start()
+        if self.start_order and not self._duplicate(start):
+            return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": start}
+        return super().populate_space(trial_id)
+
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        if trial.trial_id not in self._ordered_ids._data_to_index:  # the first point, late
+            self._rebuild_walk()
+
+    def _grid_start(self) -> dict:
+        space = self.get_space()
+        return {hp.name: hp.default for hp in space.space if space.is_active(hp)}
+
+    def _rebuild_walk(self) -> None:
         # Every trial with values, in grid order: the walk's linked list of tried points...
         values = {tid: self.trials[tid].hyperparameters.values for tid in self.start_order}
         in_grid_order = sorted(
@@ -46,21 +102,39 @@ class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
         self._populate_next = list(in_grid_order)
 
 
+Recorder = Callable[[kt.Tuner], object]  # what it returns is ignored
+
+
+class RecordingTuner(kt.Tuner):
+    """A Tuner that hands itself to `record` after every trial (to write its results)."""
+
+    def __init__(self, *args, record: Recorder | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.record = record
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        if self.record is not None:
+            self.record(self)
+
+
 def make_tuner(
     space: SearchSpace,
     directory: Path,
     overwrite: bool = False,
     max_trials: int | None = None,
     seed: int = 0,
+    record: Recorder | None = None,
 ) -> kt.Tuner:
     """A grid-search tuner over `space`, keeping its state in `directory/<space name>`."""
     oracle = ResumableGridSearchOracle(**oracle_settings(space, max_trials, seed))
-    return kt.Tuner(
+    return RecordingTuner(
         oracle=oracle,
         hypermodel=DigitHyperModel(),
         directory=str(directory),
         project_name=space.name,
         overwrite=overwrite,
+        record=record,
     )
 
 

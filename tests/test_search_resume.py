@@ -36,6 +36,9 @@ def test_search_killed_mid_trial_resumes_without_redoing(quick_retrain, tmp_path
     oracle = json.loads((project / "oracle.json").read_text())
     assert oracle["ongoing_trials"], "the kill was meant to land in the middle of a trial"
     finished_before = {t["trial_id"] for t in trials_on_disk(project) if t["status"] == "COMPLETED"}
+    # The results table is written after every trial, not only when the search ends.
+    so_far = pd.read_csv(project / "search_results.csv", dtype=str)
+    assert set(so_far.trial.str.zfill(4)) == finished_before
 
     resumed = subprocess.run(
         quick_retrain("--epochs", "40"), capture_output=True, text=True, timeout=600
@@ -70,6 +73,34 @@ def test_cleanly_stopped_search_resumes_with_the_rest_of_the_grid(quick_retrain,
     third = subprocess.run(quick_retrain(), capture_output=True, text=True, timeout=600)
     assert len(trials_on_disk(project)) == len(GRID)  # a finished grid runs nothing more
     assert third.returncode == 0
+
+
+def test_a_search_moved_to_another_machine_resumes_from_its_results_table(quick_retrain, tmp_path):
+    first = subprocess.run(
+        quick_retrain("--max-trials", "2", search_dir=tmp_path / "here"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    carried = tmp_path / "carried.csv"  # all that travels: the table, not the search's state
+    carried.write_bytes((tmp_path / "here" / "quick" / "search_results.csv").read_bytes())
+
+    elsewhere = tmp_path / "there" / "quick"
+    moved = subprocess.run(
+        quick_retrain("--resume-from", str(carried), search_dir=tmp_path / "there"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert f"2 trials taken from {carried}" in moved.stdout
+    assert moved.stdout.count("Running Trial") == 2  # only the points not in the table
+    results = pd.read_csv(elsewhere / "search_results.csv", dtype=str)
+    assert sorted(grid_points(results)) == sorted(GRID)
+    before = pd.read_csv(carried, dtype=str).set_index(["conv_blocks", "pooling"])
+    after = results.set_index(["conv_blocks", "pooling"]).loc[before.index]
+    assert list(after.val_accuracy) == list(before.val_accuracy)  # adopted as they were
 
 
 def test_overwrite_starts_afresh(quick_retrain, tmp_path):
