@@ -167,6 +167,7 @@ def test_no_temporary_files_left(run):
     ]
 
 
+@pytest.mark.slow
 def test_all_good_and_blank_exit_zero(tmp_path, isolated_user_models):
     write_image(tmp_path / "good.png", form_page(("3",)))
     write_image(tmp_path / "blank.png", blank_page())
@@ -264,6 +265,7 @@ def test_model_not_loadable_exit_3(tmp_path, isolated_user_models):
     assert len(lines) == 1 and "no-model" in lines[0] and "model" in lines[0]
 
 
+@pytest.mark.slow
 def test_damaged_model_exit_3(tmp_path, isolated_user_models):
     write_image(tmp_path / "x.png", form_page(("1",)))
     (tmp_path / "bad-model").mkdir()
@@ -279,6 +281,7 @@ def test_damaged_model_exit_3(tmp_path, isolated_user_models):
     assert len(lines) == 1 and "cannot load" in lines[0]
 
 
+@pytest.mark.slow
 def test_permission_denied_even_as_root(tmp_path, monkeypatch):
     """The same case where root could read anything: the access check is made to say no."""
     from typer.testing import CliRunner

@@ -56,6 +56,7 @@ def segmented_forms(tmp_path: Path, mnist_dir: Path, only: dict[str, str], forms
     return truth, matched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", zoo.AXES["box_style"])
 def test_every_plain_box_style_is_found_as_a_box(tmp_path, mnist_dir, style):
     truth, found = segmented_forms(tmp_path, mnist_dir, {"box_style": style})
@@ -66,6 +67,7 @@ def test_every_plain_box_style_is_found_as_a_box(tmp_path, mnist_dir, style):
     assert all(found[i].field.kind == "box" for i in boxes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["shared", "separated", "ticks"])
 def test_combs_are_one_field_with_a_cell_per_digit(tmp_path, mnist_dir, style):
     truth, found = segmented_forms(tmp_path, mnist_dir, {"comb_style": style})
@@ -90,6 +92,7 @@ def test_checkboxes_are_read_as_marked_or_not(tmp_path, mnist_dir):
         assert field.checkbox is not None and field.checkbox.value == truth.loc[i, "value"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("paper", ["dropout_red", "dropout_green", "dropout_blue"])
 def test_drop_out_colour_boxes_are_found(tmp_path, mnist_dir, paper):
     """Boxes printed in a light colour that a grey scan makes lighter than ink still rule
@@ -115,6 +118,7 @@ def test_thick_boxes_keep_their_corners_beside_marker_ink(tmp_path, mnist_dir, d
     assert not missed, f"thick boxes at {dpi} DPI not found, holding {missed}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["double", "thin"])
 def test_light_blue_boxes_blurred_at_150_dpi_are_found(tmp_path, mnist_dir, style):
     """A light-blue box blurred at 150 DPI is a band of grey lighter than any print ink
@@ -127,6 +131,7 @@ def test_light_blue_boxes_blurred_at_150_dpi_are_found(tmp_path, mnist_dir, styl
     assert not missed, f"light {style} boxes at 150 DPI not found, holding {missed}"
 
 
+@pytest.mark.slow
 def test_dashed_boxes_on_noisy_grey_paper_are_found(tmp_path, mnist_dir):
     """On grey paper with a scanner's noise, print ink (all but the paper) is specks
     everywhere, and bridging them fills a dashed box; the dark ink alone still holds its

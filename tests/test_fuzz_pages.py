@@ -284,6 +284,7 @@ def test_original_is_read(tmp_path, name):
     assert problem_with(file) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_mutants_fail_only_with_our_own_errors(tmp_path, name):
     format = FORMATS[name]

@@ -58,6 +58,7 @@ def forms(folder: Path, values: list[tuple[str, ...]]) -> list[Path]:
 # --- a worker process killed ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_page_that_kills_its_worker_fails_alone_and_the_batch_goes_on(tmp_path, monkeypatch):
     """The worker reading the third of six files is killed (as by the out-of-memory killer):
     the other pages in flight with it are read again, the pool is started afresh for the
@@ -74,6 +75,7 @@ def test_a_page_that_kills_its_worker_fails_alone_and_the_batch_goes_on(tmp_path
     assert f"2.png: page 1: {WORKER_DIED}" in result.stderr
 
 
+@pytest.mark.slow
 def test_workers_that_keep_dying_stop_the_scan_with_one_line(tmp_path):
     """Every page kills its worker: after three in a row the pool is not started a fourth
     time; the pages read before are kept, those that killed theirs are listed."""
@@ -130,6 +132,7 @@ def alive(pid: int) -> bool:
         pytest.param(lambda process: os.killpg(process.pid, signal.SIGINT), id="ctrl-c"),
     ],
 )
+@pytest.mark.slow
 def test_sigterm_stops_a_scan_as_ctrl_c_does(tmp_path, stop):
     """Two pages read, the two workers a minute into the next ones: SIGTERM (or Ctrl-C)
     stops the workers at once, keeps the two finished files in the CSV, and says so with

@@ -78,6 +78,7 @@ def forms(tmp_path, monkeypatch) -> Path:
 # --- 1: file names that are not UTF-8 -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_loses_no_row(forms):
     """b"form\\xff.png" cannot be encoded as UTF-8: its name is written as `form\\xff.png`, the
     CSVs stay valid UTF-8, the good file's rows are kept, and --resume knows it as done."""
@@ -100,6 +101,7 @@ def test_a_file_name_that_is_not_utf8_loses_no_row(forms):
 # --- 2: crops ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_crops_of_inputs_with_one_stem_do_not_collide(forms):
     """x/form.png and x/form.jpg, a/b.png and a__b.png: each field's crop is its own file."""
     names = ["x/form.png", "x/form.jpg", "a/b.png", "a__b.png", "forms/a.png"]
@@ -213,6 +215,7 @@ def test_an_output_that_is_an_input_or_the_other_output_is_a_usage_error(forms, 
 # --- 4: two scans on one --out --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_second_scan_on_the_same_out_is_refused(forms):
     """While a scan writes e.csv, another scan of e.csv is one usage line naming it; the first
     finishes with all its rows and leaves no lock file."""
@@ -273,6 +276,7 @@ def decisions(csv: Path) -> list[list[str]]:
     ].values.tolist()
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_review_decisions_of_kept_rows(forms):
     scan_files(forms / "e.csv", "forms/a.png")
     decide(forms / "e.csv", "forms/a.png", "field_2", "71")
@@ -304,6 +308,7 @@ def test_a_decision_saved_while_a_resumed_scan_runs_is_kept(forms):
 # --- 6: resume with the inputs spelt differently ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_resume_knows_a_file_however_it_is_spelt(forms):
     scan_files(forms / "e.csv", "forms/a.png")
     first = read_table(forms / "e.csv")
@@ -391,6 +396,7 @@ def test_export_refuses_labels_that_are_not_digits(tmp_path, monkeypatch):
 # --- the real command, once ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_real_command_writes_crops_of_hostile_names(tmp_path):
     """Crops of a non-UTF-8 name (cv2.imwrite crashed on it) and of colliding names, through

@@ -72,6 +72,7 @@ def stopped_after(pages: int, stop: type[BaseException] = KeyboardInterrupt) -> 
     return StopAfter()
 
 
+@pytest.mark.slow
 def test_a_scan_killed_between_writes_resumes_from_its_journal(forms):
     scan(options(forms, "whole.csv"))
     with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
@@ -86,6 +87,7 @@ def test_a_scan_killed_between_writes_resumes_from_its_journal(forms):
     assert not journal_path(Path("e.csv")).exists()
 
 
+@pytest.mark.slow
 def test_without_resume_an_old_journal_is_forgotten(forms):
     with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
         scan(options(forms, "e.csv"), killed_after(1, patch))
@@ -93,6 +95,7 @@ def test_without_resume_an_old_journal_is_forgotten(forms):
     assert (summary.skipped, summary.pages) == (0, 5)
 
 
+@pytest.mark.slow
 def test_a_failed_page_of_an_unfinished_file_is_read_again_on_resume(forms):
     real_read = digitize.page_task.read_page
 
@@ -112,6 +115,7 @@ def test_a_failed_page_of_an_unfinished_file_is_read_again_on_resume(forms):
     assert not Path("e-errors.csv").exists() or read_table(Path("e-errors.csv")).empty
 
 
+@pytest.mark.slow
 def test_the_output_is_not_rewritten_after_every_file(forms, monkeypatch):
     writes = []
     real = digitize.batch.write_output
@@ -149,6 +153,7 @@ def test_rows_file_names_and_decisions_come_back_as_written(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_a_name_that_is_not_utf8_is_not_kept_twice_on_resume(forms):
     """The output writes such a name with \\xNN escapes, the journal keeps its bytes: a file
     in both is one file."""
@@ -168,6 +173,7 @@ def test_a_name_that_is_not_utf8_is_not_kept_twice_on_resume(forms):
     assert rows["file"].unique().tolist() == ["forms/caf\\xe9.png", *forms[1:]]
 
 
+@pytest.mark.slow
 def test_a_file_read_again_keeps_its_place_in_input_order(forms):
     """b.pdf half read, then given another page: read anew, it is still between a and c."""
     with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):

@@ -85,6 +85,7 @@ def test_truncated_gzip(test_split_copy):
     assert str(path) in _single_line(error) and "cannot read" in str(error.value)
 
 
+@pytest.mark.slow
 def test_truncated_data_says_expected_size(test_split_copy):
     path = test_split_copy / "t10k-images-idx3-ubyte.gz"
     path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:-100]))

@@ -310,6 +310,7 @@ def forms(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_column_contract(forms):
     absolute = str(forms / "forms" / "b.pdf")
     result = digitize("forms/a.png", absolute, "forms/blank.png", "--out", "e.csv")
@@ -346,6 +347,7 @@ def test_field_boxes_are_fractions_of_the_page(forms):
         assert all(math.isclose(f, d, abs_tol=0.01) for f, d in zip(found, drawn)), (found, drawn)
 
 
+@pytest.mark.slow
 def test_crops(forms):
     result = digitize("forms/a.png", "forms/b.pdf", "--out", "e.csv", "--crops", "crops")
     assert result.exit_code == ExitCode.OK, result.output
@@ -359,6 +361,7 @@ def test_crops(forms):
     assert len(list((forms / "crops").iterdir())) == len(rows)
 
 
+@pytest.mark.slow
 def test_hostile_file_names_survive_a_scan(forms):
     names = ["=x.png", "-x.png", 'a,b "c".png', "+x.png"]
     for name in names:
@@ -374,6 +377,7 @@ def test_hostile_file_names_survive_a_scan(forms):
     assert [unneutralize(f) for f in errors["file"]] == ["=missing.png"]
 
 
+@pytest.mark.slow
 def test_resume_keeps_rows_and_skips_done_files(forms):
     assert digitize("forms/a.png", "--out", "e.csv").exit_code == ExitCode.OK
     first = read_table(forms / "e.csv")
@@ -398,6 +402,7 @@ def test_resume_keeps_rows_and_skips_done_files(forms):
     assert read_table(forms / "e.csv").equals(rows)  # nothing left to do, nothing changed
 
 
+@pytest.mark.slow
 def test_without_resume_the_output_is_replaced(forms):
     digitize("forms/a.png", "--out", "e.csv")
     assert digitize("forms/b.pdf", "--out", "e.csv").exit_code == ExitCode.OK
@@ -418,6 +423,7 @@ def test_failed_run_leaves_the_old_output(forms):
     assert (forms / "e.csv").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_interrupted_scan_keeps_finished_files(forms):
     """Ctrl-C after the first file: the CSV is whole, holds that file, and --resume goes on."""
     files = ["forms/a.png", "forms/b.pdf"]
@@ -449,6 +455,7 @@ def test_csv_is_readable_by_plain_csv_module(forms):
     assert all(float(row["x0"]) >= 0 for row in rows)
 
 
+@pytest.mark.slow
 def test_files_in_input_order_with_several_workers(forms):
     """Workers finish in any order; the CSV still lists files in the order they were given."""
     write_image(forms / "forms" / "c.png", form_page(("6",)))

@@ -318,6 +318,7 @@ def forms(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_scan_writes_a_wide_workbook(forms):
     result = scan(
         "forms/a.png", "forms/b.pdf", "missing.png", "--out", "x.xlsx", "--layout", "wide"
@@ -340,6 +341,7 @@ def test_scan_writes_a_wide_workbook(forms):
         assert [row["file"] for row in csv.DictReader(stream)] == ["missing.png"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["e.xlsx", "e.jsonl"])
 def test_resume_keeps_the_rows_of_a_workbook_or_json_lines(forms, name):
     assert scan("forms/a.png", "--out", name).exit_code == ExitCode.OK

@@ -197,6 +197,7 @@ def test_no_task_no_model(make):
     assert loader.loads == [] and statuses == []
 
 
+@pytest.mark.slow
 def test_pool_executor_gives_every_page_back(tmp_path):
     paths = [write_image(tmp_path / f"{n}.png", form_page((str(n),))) for n in range(3)]
     results, statuses = [], []
@@ -215,6 +216,7 @@ def test_a_bad_page_is_that_page_s_error_not_the_batch_s(tmp_path):
     assert results[0].error and results[0].fields == []
 
 
+@pytest.mark.slow
 def test_a_local_scan_with_the_fake_classifier_never_imports_tensorflow_or_dask(tmp_path):
     write_image(tmp_path / "a.png", form_page(("42", "7")))
     script = (

@@ -72,6 +72,7 @@ NIST_TRUTH = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.skipif(not NIST_PAGE.is_file(), reason=f"{NIST_PAGE} not found")
 def test_nist_form_digit_fields(tmp_path):
@@ -84,6 +85,7 @@ def test_nist_form_digit_fields(tmp_path):
     assert right >= len(NIST_TRUTH) - 1, list(zip(read, NIST_TRUTH))
 
 
+@pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.skipif(not CUSTOMER_FORM.is_file(), reason=f"{CUSTOMER_FORM} not found")
 def test_customer_form_comb_fields(tmp_path):

@@ -58,6 +58,7 @@ def test_forced_install_writes_model_card_and_report(quick_retrain, tmp_path, mn
     )
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_shipped_model_meets_its_promises(mnist_dir):
     card = read_card(SHIPPED_DIR)

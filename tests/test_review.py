@@ -760,6 +760,7 @@ def test_classifier_is_loaded_only_when_a_page_is_read(copied):
     assert pages.field(saved.entries[1].result) is not None and loads == [1]
 
 
+@pytest.mark.slow
 def test_digit_export_writes_each_digit_once(copied):
     store = ReviewStore.load(copied / "e.csv", review_all=True)
     for index, found in enumerate(store.entries):

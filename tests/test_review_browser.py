@@ -208,6 +208,7 @@ def assert_never_stale(page, values: list[str]) -> None:
         assert state["value"] == values[row], state
 
 
+@pytest.mark.slow
 def test_review_with_the_keyboard(browser, review):
     from playwright.sync_api import expect
 
@@ -256,6 +257,7 @@ def test_review_with_the_keyboard(browser, review):
     page.close()
 
 
+@pytest.mark.slow
 def test_a_second_review_resumes(browser, review):
     from playwright.sync_api import expect
 

@@ -83,6 +83,7 @@ def test_template_make_writes_every_field(template_file):
     assert first[1] == pytest.approx(300 / PAGE_SIZE[1], abs=0.01)
 
 
+@pytest.mark.slow
 def test_a_moved_scan_is_named_by_the_template(tmp_path, template_file):
     baseline = write_image(tmp_path / "straight.png", form())
     matrix = scanner(degrees=1.5, scale=0.98, shift=(40, -30))
@@ -172,6 +173,7 @@ def test_the_review_page_says_the_name_and_the_rule(tmp_path, template_file):
     assert "breaks a rule" in item.why and "digits = 9" in item.why
 
 
+@pytest.mark.slow
 def test_without_tesseract_labels_are_empty_and_the_scan_says_why_once(
     tmp_path, fake_classifier, monkeypatch
 ):
