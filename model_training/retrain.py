@@ -160,34 +160,39 @@ def _search(space: SearchSpace, options: RetrainOptions, mnist_dir: Path):
     tuning = training_data(
         mnist_dir, options.validation_fraction, options.train_limit, seed=options.seed
     )
+    # One grid is rung 0 of a one-rung schedule: its table records the budget as theirs do.
+    whole_grid = rungs.Rung(0, space.grid_size(), options.train_limit, options.epochs)
+
+    def write_results(tuner: kt.Tuner) -> pd.DataFrame:
+        """The results so far to the project's RESULTS_CSV (after every trial: read while a
+        search runs, and what a search moved to another machine resumes from)."""
+        results = rungs.labelled(search.results_table(tuner), whole_grid)
+        with atomic_write(Path(tuner.project_dir) / RESULTS_CSV) as stream:
+            results.to_csv(stream, index=False)
+        return results
+
+    # A distributed worker's oracle is the chief's, over the network: only the chief may
+    # adopt or read the trials (it runs none, so it writes the table when the search ends).
+    worker = search.is_worker()
     tuner = search.make_tuner(
         space,
         options.search_dir,
         options.overwrite,
         options.max_trials,
         options.seed,
-        record=_write_results,
+        record=None if worker else write_results,
     )
-    if known is not None:
-        whole_grid = rungs.Rung(0, space.grid_size(), options.train_limit, options.epochs)
+    if known is not None and not worker:
         adopted = tuner.oracle.adopt(rungs.finished_elsewhere(known, whole_grid))
+        tuner.save()  # a rerun reloads a project only where the tuner's own file is
         print(f"{adopted} trials taken from {options.resume_from}", flush=True)
     search.run_search(tuner, tuning.train, tuning.validation, options.epochs)
-    if search.is_worker():
+    if worker:
         return None
     project_dir = Path(tuner.project_dir)
-    results = _write_results(tuner)
+    results = write_results(tuner)
     print(results.to_string(index=False), flush=True)
     return search.best_hyperparameters(tuner), results, project_dir, space.name, []
-
-
-def _write_results(tuner: kt.Tuner) -> pd.DataFrame:
-    """The search's results so far to its project's RESULTS_CSV (after every trial: read
-    while a search runs, and what a search moved to another machine resumes from)."""
-    results = search.results_table(tuner)
-    with atomic_write(Path(tuner.project_dir) / RESULTS_CSV) as stream:
-        results.to_csv(stream, index=False)
-    return results
 
 
 def _search_rungs(

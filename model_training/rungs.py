@@ -99,6 +99,8 @@ def _point(row: pd.Series) -> dict:
     }
 
 
+# A results table's first columns: which rung, at what budget (`labelled`).
+BUDGET_COLUMNS = ("rung", "train_limit", "epochs_budget")
 # What a trial reports (hypermodel.DigitHyperModel.fit), adopted with its point.
 _METRICS = (OBJECTIVE, "epochs", "seconds")
 
@@ -107,8 +109,6 @@ def finished_elsewhere(known: pd.DataFrame, rung: Rung) -> list[tuple[dict, dict
     """(values, metrics) of `known`'s trials of `rung` (a search_results.csv, e.g. from
     another machine), for the rung's oracle to adopt. Refused where the file ran that rung at
     another budget: its accuracies would not rank with this run's."""
-    if "rung" not in known.columns:  # a one-grid search's table: no budget recorded
-        return _adoptable(known if rung.index == 0 else known.iloc[:0])
     rows = known[known["rung"].astype(int) == rung.index]
     budget = (rung.train_limit, rung.epochs)
     for _, row in rows.iterrows():
@@ -123,9 +123,12 @@ def finished_elsewhere(known: pd.DataFrame, rung: Rung) -> list[tuple[dict, dict
 
 
 def _adoptable(rows: pd.DataFrame) -> list[tuple[dict, dict]]:
+    # In the order they were run: adopted trials are numbered in this order, and ties in
+    # val accuracy go to the earlier trial (`ranked`), as they did where they were run.
+    in_run_order = rows.assign(_trial=rows["trial"].astype(int)).sort_values("_trial")
     return [
         (_point(row), {name: float(row[name]) for name in _METRICS if not pd.isna(row[name])})
-        for _, row in rows.iterrows()
+        for _, row in in_run_order.drop(columns="_trial").iterrows()
     ]
 
 
@@ -135,7 +138,7 @@ def read_known(path: Path) -> pd.DataFrame:
         table = pd.read_csv(path)
     except (OSError, ValueError) as error:  # missing, unreadable, not CSV, empty
         raise RungsError(f"{path}: cannot read results to resume from ({error})") from None
-    missing = {"trial", *_METRICS} - set(table.columns)
+    missing = {*BUDGET_COLUMNS, "trial", *_METRICS} - set(table.columns)
     if missing:
         raise RungsError(
             f"{path}: not a search_results.csv (no {', '.join(sorted(missing))} column)"
@@ -191,7 +194,11 @@ class SurvivorGridOracle(search.ResumableGridSearchOracle):
         """As the grid's: only trials of this rung's points (a results file's others would
         compete for the next rung unasked)."""
         return super().adopt(
-            [(values, metrics) for values, metrics in finished if values_hold(values, self.points)]
+            [
+                (values, metrics)
+                for values, metrics in finished
+                if any(search.holds(values, point) for point in self.points)
+            ]
         )
 
     def reload(self):
@@ -205,15 +212,7 @@ class SurvivorGridOracle(search.ResumableGridSearchOracle):
 
 
 def _holds(trial, point: dict) -> bool:
-    return values_hold(trial.hyperparameters.values, [point])
-
-
-def values_hold(values: dict, points: list[dict]) -> bool:
-    """Whether `values` are those of one of `points` (a point names only what it pins)."""
-    return any(
-        all(name in values and values[name] == value for name, value in point.items())
-        for point in points
-    )
+    return search.holds(trial.hyperparameters.values, point)
 
 
 def run_rungs(
@@ -272,13 +271,14 @@ def run_rungs(
             """Every trial so far to RESULTS_CSV: read while a search runs, and what a search
             moved to another machine resumes from."""
             table = search.results_table(tuner)
-            current = [_labelled(table, rung)] if not table.empty else []
+            current = [labelled(table, rung)] if not table.empty else []
             with atomic_write(space_dir / RESULTS_CSV) as stream:
                 pd.concat(tables + current, ignore_index=True).to_csv(stream, index=False)
 
         tuner = _tuner(space, project, points, cap, seed, record)
         if known is not None:
             adopted = tuner.oracle.adopt(finished_elsewhere(known, rung))
+            tuner.save()  # a rerun reloads a project only where the tuner's own file is
             print(f"Rung {rung.index}: {adopted} trials taken from the results file", flush=True)
         search.run_search(
             tuner,
@@ -297,7 +297,7 @@ def run_rungs(
         spent += len(tuner.oracle.trials)
         table = previous = search.results_table(tuner)
         if not table.empty:
-            tables.append(_labelled(table, rung))
+            tables.append(labelled(table, rung))
             last = (tuner, table)
         combined = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
         with atomic_write(space_dir / RESULTS_CSV) as stream:
@@ -376,11 +376,11 @@ def _tuner(
     )
 
 
-def _labelled(table: pd.DataFrame, rung: Rung) -> pd.DataFrame:
+def labelled(table: pd.DataFrame, rung: Rung) -> pd.DataFrame:
     """A rung's results with its budget in front: rung, train_limit (empty: all), epochs."""
-    labelled = table.copy()
-    labelled.insert(0, "rung", rung.index)
+    out = table.copy()
+    out.insert(0, "rung", rung.index)
     digits = pd.Series(rung.train_limit, index=table.index, dtype="Int64")  # None: empty
-    labelled.insert(1, "train_limit", digits)
-    labelled.insert(2, "epochs_budget", rung.epochs)
-    return labelled
+    out.insert(1, "train_limit", digits)
+    out.insert(2, "epochs_budget", rung.epochs)
+    return out

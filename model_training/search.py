@@ -13,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keras_tuner as kt
+import numpy as np
 import pandas as pd
 from keras_tuner.src.distribute import utils as distribute
 from keras_tuner.src.tuners.gridsearch import LinkedList
 
+from digitize.errors import UsageError
 from model_training.batch_norm import PreciseBatchNormBeforeValidation
 from model_training.hypermodel import OBJECTIVE, DigitHyperModel
 from model_training.mnist import Split
@@ -34,28 +36,42 @@ class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
 
     def reload(self):
         super().reload()
+        # A kill in the middle of `adopt` leaves COMPLETED trials on disk that oracle.json
+        # does not list yet: count them as run, as `adopt` would have.
+        for trial_id, trial in self.trials.items():
+            if trial.status == _COMPLETED and trial_id not in self.start_order:
+                self._record_values(trial)
+                self.start_order.append(trial_id)
+                self.end_order.append(trial_id)
         self._rebuild_walk()
 
     def adopt(self, finished: list[tuple[dict, dict]]) -> int:
         """Count trials run elsewhere as run here: each (hyperparameter values, metrics) whose
         point no trial holds yet becomes a COMPLETED trial of this project, and the walk
-        goes on from them. How many were new.
+        goes on from them. How many were new. Refused (`NotThisGrid`) where a row is no point
+        of this grid: another space, another --fix, another hypermodel.
 
         A search's state lives in its directory, on one machine; its results table travels
         (a CSV in a repository, say), so a search moved to another machine or a fresh one
         resumes from the table (`digitize retrain --resume-from`).
         """
+        points = [(self._grid_point(values), metrics) for values, metrics in finished]
+        strays = [values for (point, _), (values, _) in zip(points, finished) if point is None]
+        if strays:
+            raise NotThisGrid(
+                f"{len(strays)} of the {len(finished)} trials to resume from are no point of "
+                f"this search's grid (e.g. {_short(strays[0])}): another space or --fix?"
+            )
         new = 0
-        for values, metrics in finished:
-            if self._duplicate(values):
+        for point, metrics in points:
+            assert point is not None  # strays refused above
+            if self._duplicate(point):
                 continue
             trial_id = f"{{:0{len(str(self.max_trials))}d}}".format(len(self.trials))
             hyperparameters = self.hyperparameters.copy()
-            hyperparameters.values = dict(values)
+            hyperparameters.values = point
             trial = kt.engine.trial.Trial(
-                hyperparameters=hyperparameters,
-                trial_id=trial_id,
-                status=kt.engine.trial.TrialStatus.COMPLETED,
+                hyperparameters=hyperparameters, trial_id=trial_id, status=_COMPLETED
             )
             self.trials[trial_id] = trial
             self.update_trial(trial_id, metrics)  # registers each metric, saves trial.json
@@ -70,12 +86,39 @@ class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
             self.save()
         return new
 
+    def _grid_point(self, values: dict) -> dict | None:
+        """`values` as the grid's own values (a CSV's 0 may be the grid's 0.0), or None where
+        one is not among its hyperparameter's, or one is missing or unknown."""
+        space = {hp.name: hp for hp in self.hyperparameters.space}
+        if set(values) - set(space):
+            return None
+        point = {}
+        for name, hp in space.items():
+            if name not in values:
+                if hp.conditions:  # inactive in this point
+                    continue
+                return None
+            choices = _grid_values(hp)
+            if choices is None:  # a range, not a grid: taken as it is
+                point[name] = values[name]
+                continue
+            same = [
+                c for c in choices if c == values[name] and _is_bool(c) == _is_bool(values[name])
+            ]
+            if not same:
+                return None
+            point[name] = same[0]
+        return point
+
     def populate_space(self, trial_id):
         # GridSearch walks from the grid's first point (every default) to each tried point's
         # successor: adopted trials that lack the first point would leave the points before
-        # the earliest of them unrun. Run it first; its end puts it in the walk.
+        # the earliest of them unrun. Run it first; its end puts it in the walk. (A trial's
+        # values may gain entries the space did not name, so "held" compares the start's.)
         start = self._grid_start()
-        if self.start_order and not self._duplicate(start):
+        if self.start_order and not any(
+            holds(self.trials[tid].hyperparameters.values, start) for tid in self.start_order
+        ):
             return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": start}
         return super().populate_space(trial_id)
 
@@ -100,6 +143,36 @@ class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
         # ...and every one of them queued to propose its successor. populate_space skips a
         # successor that was already tried, so this finds exactly the points not yet run.
         self._populate_next = list(in_grid_order)
+
+
+class NotThisGrid(UsageError):
+    """Trials to resume from that are no point of this search's grid (exit 2)."""
+
+
+_COMPLETED = kt.engine.trial.TrialStatus.COMPLETED
+
+
+def holds(values: dict, point: dict) -> bool:
+    """Whether `values` are those of `point` (a point names only what it pins)."""
+    return all(name in values and values[name] == value for name, value in point.items())
+
+
+def _grid_values(hp) -> list | None:
+    if isinstance(hp, kt.engine.hyperparameters.Fixed):
+        return [hp.value]
+    if isinstance(hp, kt.engine.hyperparameters.Boolean):
+        return [False, True]
+    if isinstance(hp, kt.engine.hyperparameters.Choice):
+        return list(hp.values)
+    return None
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def _short(values: dict) -> str:
+    return ", ".join(f"{name}={value}" for name, value in list(values.items())[:3]) + ", ..."
 
 
 Recorder = Callable[[kt.Tuner], object]  # what it returns is ignored

@@ -3,6 +3,8 @@ in it count as run, and the grid walk runs exactly the rest."""
 
 from __future__ import annotations
 
+import json
+
 import keras_tuner as kt
 import pandas as pd
 import pytest
@@ -14,7 +16,7 @@ from model_training.rungs import (
     finished_elsewhere,
     read_known,
 )
-from model_training.search import ResumableGridSearchOracle
+from model_training.search import NotThisGrid, ResumableGridSearchOracle
 from model_training.search_space import load_space
 
 QUICK_POINTS = [(2, "max"), (2, "average"), (1, "max"), (1, "average")]  # in grid order
@@ -131,3 +133,34 @@ def test_results_of_another_budget_or_no_results_are_refused_in_one_line(tmp_pat
         read_known(other)
     with pytest.raises(RungsError, match="cannot read"):
         read_known(tmp_path / "missing.csv")
+
+
+def test_trials_of_another_grid_are_refused_and_a_csv_number_takes_the_grids_type(tmp_path):
+    oracle = grid_oracle(tmp_path)
+    values, metrics = finished(2, "max", 0.9)
+    with pytest.raises(NotThisGrid, match="1 of the 2 trials"):
+        oracle.adopt([(values, metrics), ({**values, "conv_blocks": 4}, metrics)])
+    assert not oracle.trials  # nothing adopted from a refused table
+    with pytest.raises(NotThisGrid):
+        oracle.adopt([({**values, "width": 3}, metrics)])  # a name the grid lacks
+
+    # A fixed 0.0 written as "0" and read back as an int is still the grid's point.
+    assert values["dropout"] == 0.0 and isinstance(values["dropout"], float)
+    assert oracle.adopt([({**values, "dropout": 0}, metrics)]) == 1
+    adopted = next(iter(oracle.trials.values())).hyperparameters.values
+    assert isinstance(adopted["dropout"], float)
+    assert sorted(run_the_rest(oracle)) == [(1, "average"), (1, "max"), (2, "average")]
+
+
+def test_trials_adopted_before_a_kill_count_as_run_after_it(tmp_path):
+    oracle = grid_oracle(tmp_path)
+    oracle.adopt([finished(2, "max", 0.9)])
+    # As if killed mid-adoption: a trial.json written, oracle.json not yet listing it.
+    state = json.loads((tmp_path / "quick" / "oracle.json").read_text())
+    state["start_order"], state["end_order"], state["tried_so_far"] = [], [], []
+    (tmp_path / "quick" / "oracle.json").write_text(json.dumps(state))
+
+    reloaded = grid_oracle(tmp_path)
+    reloaded.reload()
+    assert sorted(run_the_rest(reloaded)) == [(1, "average"), (1, "max"), (2, "average")]
+    assert len(reloaded.trials) == len(QUICK_POINTS)
