@@ -12,6 +12,8 @@ from the print's look-alike digits to empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -41,6 +43,21 @@ def printed_spans(gray: np.ndarray, marks: Box) -> list[tuple[int, int]]:
     number beside a title). One digit or stroke alone is not enough: a lone handwritten 0's
     stroke read "|" at 93.5 (zoo dev 113-5); of the dev seeds' ink outside their boxes, print
     words read 94.96-96.6 and handwriting 0-85.7."""
+    return _sure_spans(
+        gray, marks, lambda text: len(text) >= 2 or any(c not in NOT_PRINT_ALONE for c in text)
+    )
+
+
+def sign_spans(gray: np.ndarray, marks: Box) -> list[tuple[int, int]]:
+    """As `printed_spans`, but only words holding a sign or letter (`printed_text`'s rule):
+    beside handwritten digits in a box, a word of digits alone may be the handwriting."""
+    return _sure_spans(gray, marks, lambda text: any(c not in NOT_PRINT_ALONE for c in text))
+
+
+def _sure_spans(
+    gray: np.ndarray, marks: Box, is_print: Callable[[str], bool]
+) -> list[tuple[int, int]]:
+    """Where (page x0, x1) Tesseract reads words it is sure of that `is_print` accepts."""
     crop, scale, left = _line_crop(gray, marks)
     if crop is None:
         return []
@@ -48,9 +65,7 @@ def printed_spans(gray: np.ndarray, marks: Box) -> list[tuple[int, int]]:
     return [
         (left + int(word.left / scale), left + int(np.ceil((word.left + word.width) / scale)))
         for word in words
-        if word.confidence >= PRINT_CONFIDENCE
-        and (text := word.text.strip())
-        and (len(text) >= 2 or any(c not in NOT_PRINT_ALONE for c in text))
+        if word.confidence >= PRINT_CONFIDENCE and (text := word.text.strip()) and is_print(text)
     ]
 
 

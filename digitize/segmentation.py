@@ -8,7 +8,7 @@ decision (`digitize.decision`) never has to walk the nesting in the same order a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,13 +16,13 @@ from digitize.checkbox import CheckboxMark, read_checkbox
 from digitize.checkbox_frames import find_checkbox_frames
 from digitize.cleanup import CleanPage, clean_page
 from digitize.comb_ticks import find_tick_combs
-from digitize.digits import DigitCandidate, FieldDigits, find_digits
+from digitize.digits import DigitCandidate, FieldDigits, centred_in, find_digits
 from digitize.field_ink import Mark, contrast, marks, rethresholded
 from digitize.fields import Field, find_fields, reading_order
 from digitize.geometry import Box
 from digitize.normalize import normalize_digit
 from digitize.open_boxes import find_open_boxes
-from digitize.printed_marks import printed_text
+from digitize.printed_marks import printed_text, sign_spans
 from digitize.records import Doubt, ReviewReason
 from digitize.ruling import find_ruling
 from digitize.segmentation_params import SegmentationParams
@@ -78,7 +78,9 @@ def segment_page(
         params.fields,
     )
     first = [
-        find_digits(page, target, params.digits) if target.kind != "checkbox" else None
+        with_print_confirmed(page, find_digits(page, target, params.digits))
+        if target.kind != "checkbox"
+        else None
         for target in fields
     ]
     # The marks each field's digits left over, once: the page's handwriting is measured
@@ -170,7 +172,8 @@ def read_all_ink(
     doubts: list[Doubt] = []
     local = rethresholded(page, target, params.ink, params.digits, params.cleanup.faint_margin)
     if local is not None:
-        again = find_digits(local, target, params.digits)
+        again = find_digits(local, target, params.digits, found.print_boxes)
+        again = with_print_confirmed(page, again)
         left_again = _left_over(page, target, again, params)
         if (
             len(again.slots) >= len(found.slots)
@@ -192,6 +195,26 @@ def read_all_ink(
     return found, doubts
 
 
+def with_print_confirmed(page: CleanPage, found: FieldDigits) -> FieldDigits:
+    """`found` with the print Tesseract confirms (`printed_text`) among what geometry took
+    for print: its prefixes and units, and small marks alone at a box's end. Only confirmed
+    print stays out of a second reading of the box: at the page's threshold a pencil
+    number's darker first digits looked like print by geometry alone (zoo dev seeds: "125"
+    read "25", "0336309841" read "009841" when geometry's guess was kept)."""
+    suspects = list(found.affixes)
+    candidates = found.candidates()
+    if found.maybe_print and candidates:
+        suspects.append(Box.union(c.box for c in candidates))
+    # Tesseract's words, not the whole suspect: a faint first digit close to "+44" was
+    # part of geometry's prefix (zoo dev 117-04).
+    confirmed = [
+        Box(x0, box.y0, x1, box.y1) for box in suspects for x0, x1 in sign_spans(page.gray, box)
+    ]
+    if not confirmed:
+        return found
+    return replace(found, print_boxes=[*found.print_boxes, *confirmed])
+
+
 def without_print_alone(page: CleanPage, found: FieldDigits) -> FieldDigits:
     """A box holding only small marks at one end (`FieldDigits.maybe_print`) that Tesseract
     reads as print (`printed_text`) holds no digits: empty, and still flagged."""
@@ -210,7 +233,12 @@ def _left_over(
     page: CleanPage, target: Field, found: FieldDigits, params: SegmentationParams
 ) -> list[Mark]:
     candidates = found.candidates()
-    return [m for m in marks(page, target, candidates, params.ink, params.digits) if m.left_over]
+    return [
+        m
+        for m in marks(page, target, candidates, params.ink, params.digits)
+        # Print found beside the value is no ink left unread (it has its own doubt).
+        if m.left_over and not centred_in(m.box, found.print_boxes)
+    ]
 
 
 def _dark_enough(
