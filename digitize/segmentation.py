@@ -16,7 +16,7 @@ from digitize.checkbox import CheckboxMark, read_checkbox
 from digitize.checkbox_frames import find_checkbox_frames
 from digitize.cleanup import CleanPage, clean_page
 from digitize.comb_ticks import find_tick_combs
-from digitize.digits import DigitCandidate, FieldDigits, centred_in, find_digits
+from digitize.digits import DigitCandidate, FieldDigits, find_digits
 from digitize.field_ink import Mark, contrast, marks, rethresholded
 from digitize.fields import Field, find_fields, reading_order
 from digitize.geometry import Box
@@ -78,9 +78,7 @@ def segment_page(
         params.fields,
     )
     first = [
-        with_print_confirmed(page, find_digits(page, target, params.digits))
-        if target.kind != "checkbox"
-        else None
+        _first_reading(page, target, params) if target.kind != "checkbox" else None
         for target in fields
     ]
     # The marks each field's digits left over, once: the page's handwriting is measured
@@ -173,7 +171,8 @@ def read_all_ink(
     local = rethresholded(page, target, params.ink, params.digits, params.cleanup.faint_margin)
     if local is not None:
         again = find_digits(local, target, params.digits, found.print_boxes)
-        again = with_print_confirmed(page, again)
+        if target.kind == "box":
+            again = with_print_confirmed(page, again)
         left_again = _left_over(page, target, again, params)
         if (
             len(again.slots) >= len(found.slots)
@@ -195,6 +194,13 @@ def read_all_ink(
     return found, doubts
 
 
+def _first_reading(page: CleanPage, target: Field, params: SegmentationParams) -> FieldDigits:
+    """The field's digits at the page's threshold; a plain box's print confirmed (a table
+    cell's print is `decision`'s to judge, and a comb has no prefix)."""
+    found = find_digits(page, target, params.digits)
+    return with_print_confirmed(page, found) if target.kind == "box" else found
+
+
 def with_print_confirmed(page: CleanPage, found: FieldDigits) -> FieldDigits:
     """`found` with the print Tesseract confirms (`printed_text`) among what geometry took
     for print: its prefixes and units, and small marks alone at a box's end. Only confirmed
@@ -207,8 +213,12 @@ def with_print_confirmed(page: CleanPage, found: FieldDigits) -> FieldDigits:
         suspects.append(Box.union(c.box for c in candidates))
     # Tesseract's words, not the whole suspect: a faint first digit close to "+44" was
     # part of geometry's prefix (zoo dev 117-04).
+    # Clamped to the suspect: the crop Tesseract reads is padded into the handwriting.
     confirmed = [
-        Box(x0, box.y0, x1, box.y1) for box in suspects for x0, x1 in sign_spans(page.gray, box)
+        Box(max(x0, box.x0), box.y0, min(x1, box.x1), box.y1)
+        for box in suspects
+        for x0, x1 in sign_spans(page.gray, box)
+        if min(x1, box.x1) > max(x0, box.x0)
     ]
     if not confirmed:
         return found
@@ -229,6 +239,17 @@ def without_print_alone(page: CleanPage, found: FieldDigits) -> FieldDigits:
     return FieldDigits(slots=[], doubts=[*doubts, doubt], maybe_print=True)
 
 
+def _share_in(box: Box, boxes: list[Box]) -> float:
+    """How much of `box`'s area lies in one of `boxes` (the most of any one)."""
+    shares = [
+        max(0, min(box.x1, b.x1) - max(box.x0, b.x0))
+        * max(0, min(box.y1, b.y1) - max(box.y0, b.y0))
+        / max(1, box.width * box.height)
+        for b in boxes
+    ]
+    return max(shares, default=0.0)
+
+
 def _left_over(
     page: CleanPage, target: Field, found: FieldDigits, params: SegmentationParams
 ) -> list[Mark]:
@@ -236,8 +257,9 @@ def _left_over(
     return [
         m
         for m in marks(page, target, candidates, params.ink, params.digits)
-        # Print found beside the value is no ink left unread (it has its own doubt).
-        if m.left_over and not centred_in(m.box, found.print_boxes)
+        # Print found beside the value is no ink left unread (it has its own doubt); a mark
+        # of print and pencil joined still is.
+        if m.left_over and _share_in(m.box, found.print_boxes) < 0.5
     ]
 
 
