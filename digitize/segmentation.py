@@ -202,8 +202,9 @@ def _first_reading(page: CleanPage, target: Field, params: SegmentationParams) -
 
 
 def with_print_confirmed(page: CleanPage, found: FieldDigits) -> FieldDigits:
-    """`found` with the print Tesseract confirms (`printed_text`) among what geometry took
-    for print: its prefixes and units, and small marks alone at a box's end. Only confirmed
+    """`found` with the print Tesseract confirms (`sign_spans`: words with a sign or letter
+    it is sure of) among what geometry took for print: its prefixes and units, and small
+    marks alone at a box's end. Only confirmed
     print stays out of a second reading of the box: at the page's threshold a pencil
     number's darker first digits looked like print by geometry alone (zoo dev seeds: "125"
     read "25", "0336309841" read "009841" when geometry's guess was kept)."""
@@ -211,9 +212,9 @@ def with_print_confirmed(page: CleanPage, found: FieldDigits) -> FieldDigits:
     candidates = found.candidates()
     if found.maybe_print and candidates:
         suspects.append(Box.union(c.box for c in candidates))
-    # Tesseract's words, not the whole suspect: a faint first digit close to "+44" was
-    # part of geometry's prefix (zoo dev 117-04).
-    # Clamped to the suspect: the crop Tesseract reads is padded into the handwriting.
+    # Tesseract's words, not the whole suspect (a faint first digit close to "+44" was part
+    # of geometry's prefix: zoo dev 117-04), clamped to the suspect (the crop Tesseract
+    # reads is padded into the handwriting).
     confirmed = [
         Box(max(x0, box.x0), box.y0, min(x1, box.x1), box.y1)
         for box in suspects
