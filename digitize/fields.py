@@ -124,11 +124,7 @@ def _holes_beside(holes: list[Cell], found: list[Cell], params: FieldParams) -> 
 
 def _overlap(a: Box, b: Box) -> float:
     """The area two boxes share, of the smaller one's."""
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    if width <= 0 or height <= 0:
-        return 0.0
-    return width * height / min(a.width * a.height, b.width * b.height)
+    return a.shared_area(b) / max(1, min(a.area, b.area))
 
 
 def _holes(

@@ -51,6 +51,16 @@ class Box:
     def clip(self, width: int, height: int) -> Box:
         return Box(max(0, self.x0), max(0, self.y0), min(width, self.x1), min(height, self.y1))
 
+    @property
+    def area(self) -> int:
+        return self.width * self.height
+
+    def shared_area(self, other: Box) -> int:
+        """The area of the two boxes' intersection (0 where they do not meet)."""
+        width = min(self.x1, other.x1) - max(self.x0, other.x0)
+        height = min(self.y1, other.y1) - max(self.y0, other.y0)
+        return max(0, width) * max(0, height)
+
     def overlaps(self, other: Box) -> bool:
         return (
             self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1

@@ -242,13 +242,7 @@ def without_print_alone(page: CleanPage, found: FieldDigits) -> FieldDigits:
 
 def _share_in(box: Box, boxes: list[Box]) -> float:
     """How much of `box`'s area lies in one of `boxes` (the most of any one)."""
-    shares = [
-        max(0, min(box.x1, b.x1) - max(box.x0, b.x0))
-        * max(0, min(box.y1, b.y1) - max(box.y0, b.y0))
-        / max(1, box.width * box.height)
-        for b in boxes
-    ]
-    return max(shares, default=0.0)
+    return max((box.shared_area(b) / max(1, box.area) for b in boxes), default=0.0)
 
 
 def _left_over(
