@@ -6,7 +6,7 @@ a person should look at it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 
 import numpy as np
@@ -15,6 +15,7 @@ from digitize.field_calibration import INK_REASONS, raw_confidence, shipped_cali
 from digitize.geometry import Box
 from digitize.records import Doubt, ReviewReason
 from digitize.segmentation import SegmentedField, SegmentedPage
+from digitize.split_fields import cut_in_two
 
 DEFAULT_REVIEW_BELOW = 0.99  # chosen on sample forms: benchmarks/review_threshold.py
 # Alternative segmentations closer than this ratio of probabilities get a review flag.
@@ -74,6 +75,11 @@ def decide_fields(
         not_digit = np.zeros(len(probabilities), bool)
     height, width = segmented.page.gray.shape
     fields = [found for found in segmented.fields if not _printed_label(found, not_digit)]
+    pieces = cut_in_two([f.field.box for f in fields], [f.field.kind for f in fields])
+    fields = [
+        replace(found, doubts=[*found.doubts, doubt]) if doubt else found
+        for found, doubt in zip(fields, pieces, strict=True)
+    ]
     return [
         _decide(number, found, segmented, probabilities, not_digit, review_below, width, height)
         for number, found in enumerate(fields, start=1)
