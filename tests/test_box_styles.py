@@ -10,15 +10,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
 
 from digitize.decision import _fractions_of_input
+from digitize.fields import find_fields
 from digitize.open_boxes import _Rule, _rule_below
 from digitize.pages import load_page
 from digitize.records import ReviewReason
+from digitize.ruling import Ruling
 from digitize.scoring import match_boxes
 from digitize.segmentation import SegmentedField, segment_page
 from digitize.segmentation_params import FieldParams
@@ -378,6 +381,19 @@ def test_a_rule_lost_under_a_marker_digit_goes_on_under_it():
     ink[121, 60] = 0  # one column of the band clear of ink: the rule ends there
     ink[120, 60] = ink[122, 60] = 0
     assert _rule_below(rules[0], rules, ink, 200, FieldParams()) is None
+
+
+def test_on_a_noisy_page_the_dark_inks_box_stands_over_holes_in_the_noise():
+    """Where the print ink's specks filled the tolerant ruling, its holes are gaps in the
+    noise: the box its fallback reading (the dark ink) finds stands, and a gap inside it is
+    no field (held-out 9051-10: a rounded box read "77" of 77916 from such a gap)."""
+    box = np.zeros((300, 800), np.uint8)
+    cv2.rectangle(box, (50, 50), (650, 180), 255, 3)
+    noise = np.full_like(box, 255)  # the specks, bridged: all but one gap
+    noise[60:170, 150:280] = 0
+    ruling = Ruling(solid=np.zeros_like(box), tolerant=noise, fallback=box)
+    (found,) = find_fields(ruling, 200)
+    assert found.box.width > 550  # the box, not the 130 px gap
 
 
 def dashed_double_box(draw, mm: float, x0: float, y0: float, x1: float, y1: float, steps):
