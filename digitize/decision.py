@@ -75,7 +75,11 @@ def decide_fields(
         not_digit = np.zeros(len(probabilities), bool)
     height, width = segmented.page.gray.shape
     fields = [found for found in segmented.fields if not _printed_label(found, not_digit)]
-    pieces = cut_in_two([f.field.box for f in fields], [f.field.kind for f in fields])
+    pieces = cut_in_two(
+        [f.field.box for f in fields],
+        [f.field.kind for f in fields],
+        [bool(f.slots) for f in fields],
+    )
     fields = [
         replace(found, doubts=[*found.doubts, doubt]) if doubt else found
         for found, doubt in zip(fields, pieces, strict=True)

@@ -67,9 +67,7 @@ def find_fields(
         # are gaps in the noise: one inside a rounded box on a noisy grey page hid the box
         # the fallback found (held-out 9051-10, spent: "77" read of 77916, unflagged).
         first, second = (
-            (fallback, tolerant)
-            if page_lines(ruling, params) is ruling.fallback
-            else (tolerant, fallback)
+            (fallback, tolerant) if tolerant_filled(ruling, params) else (tolerant, fallback)
         )
         tolerant = first + [
             hole
@@ -84,10 +82,15 @@ def find_fields(
 def page_lines(ruling: Ruling, params: FieldParams) -> np.ndarray:
     """The tolerant ruling, unless print ink was specks everywhere and bridged it into a
     filled page: then its fallback read in the dark ink."""
-    if ruling.fallback is None:
-        return ruling.tolerant
+    if ruling.fallback is not None and tolerant_filled(ruling, params):
+        return ruling.fallback
+    return ruling.tolerant
+
+
+def tolerant_filled(ruling: Ruling, params: FieldParams) -> bool:
+    """Whether the tolerant ruling is specks bridged into a filled page, not lines."""
     filled = cv2.countNonZero(ruling.tolerant) / ruling.tolerant.size
-    return ruling.tolerant if filled <= params.filled_ruling_share else ruling.fallback
+    return filled > params.filled_ruling_share
 
 
 def _small_checkboxes(

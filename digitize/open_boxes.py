@@ -173,23 +173,27 @@ def _rule_below(
     bottom = min(below, key=lambda r: r.y0)
     if bottom.y0 - top.y1 > dpi * params.max_field_height_in:
         return None
-    top, bottom = _under_ink(top, bottom, print_ink), _under_ink(bottom, top, print_ink)
+    reach = int(round(dpi * params.open_box_under_ink_in))
+    top, bottom = (
+        _under_ink(top, bottom, print_ink, reach),
+        _under_ink(bottom, top, print_ink, reach),
+    )
     same = dpi * params.open_box_same_extent_in + max(top.slack, bottom.slack)
     if abs(bottom.x0 - top.x0) > same or abs(bottom.x1 - top.x1) > same:
         return None
     return top, bottom
 
 
-def _under_ink(rule: _Rule, other: _Rule, print_ink: np.ndarray) -> _Rule:
-    """`rule`, its ends taken on to `other`'s where ink lies across its band in every column
-    between: a marker's digit written over a box's corner is taken out of the ruling with
+def _under_ink(rule: _Rule, other: _Rule, print_ink: np.ndarray, reach: int) -> _Rule:
+    """`rule`, its ends taken on to `other`'s, up to `reach` pixels, where ink lies across
+    its band in every column between: a marker's digit written over a box's corner is taken out of the ruling with
     the rule under it (`digitize.ruling`), and the rule seems to end short (held-out
     9050-04, spent: a thin box's bottom rule 26 px short under a blurred 1, no row at all)."""
     band = print_ink[rule.y0 : rule.y1]
     x0, x1 = rule.x0, rule.x1
-    if other.x0 < x0 and band[:, other.x0 : x0].any(axis=0).all():
+    if x0 - reach <= other.x0 < x0 and band[:, other.x0 : x0].any(axis=0).all():
         x0 = other.x0
-    if other.x1 > x1 and band[:, x1 : other.x1].any(axis=0).all():
+    if x1 < other.x1 <= x1 + reach and band[:, x1 : other.x1].any(axis=0).all():
         x1 = other.x1
     return _Rule(rule.y0, rule.y1, x0, x1, rule.slack)
 

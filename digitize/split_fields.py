@@ -20,20 +20,24 @@ from digitize.records import Doubt, ReviewReason
 # on the dev seeds and 0.32 on held-out 9049-03 (looked at after its one measurement);
 # separate fields 0.52 (ink beside a box) and 0.63 or more (boxes and combs).
 MAX_GAP_OF_HEIGHT = 0.4
-# Side by side: they share this much of the lower one's height.
+# Side by side: they share this much of the shorter one's height.
 MIN_ROW_OVERLAP = 0.7
 # Only fields read as free-standing numbers; a table's cells touch by design, a checkbox
 # is no number.
 KINDS = frozenset({"box", "comb", "unboxed"})
 
 
-def cut_in_two(boxes: Sequence[Box], kinds: Sequence[str]) -> list[Doubt | None]:
-    """For each field (its box and kind), a doubt when another field stands beside it in its
-    row, nearer than `MAX_GAP_OF_HEIGHT` of the taller one's height; else None."""
+def cut_in_two(
+    boxes: Sequence[Box], kinds: Sequence[str], inked: Sequence[bool]
+) -> list[Doubt | None]:
+    """For each field (its box, its kind, whether it holds marks), a doubt when another
+    field holding marks stands beside it in its row, nearer than `MAX_GAP_OF_HEIGHT` of the
+    taller one's height; else None. An empty box beside a number takes none of its digits."""
     doubts: list[Doubt | None] = [None] * len(boxes)
-    for i, (a, kind_a) in enumerate(zip(boxes, kinds, strict=True)):
-        for j, (b, kind_b) in enumerate(zip(boxes, kinds, strict=True)):
-            if j <= i or kind_a not in KINDS or kind_b not in KINDS:
+    pieces = [k in KINDS and ink for k, ink in zip(kinds, inked, strict=True)]
+    for i, a in enumerate(boxes):
+        for j, b in enumerate(boxes):
+            if j <= i or not (pieces[i] and pieces[j]):
                 continue
             gap = _side_gap(a, b)
             if gap is None:

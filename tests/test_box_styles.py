@@ -381,6 +381,10 @@ def test_a_rule_lost_under_a_marker_digit_goes_on_under_it():
     ink[121, 60] = 0  # one column of the band clear of ink: the rule ends there
     ink[120, 60] = ink[122, 60] = 0
     assert _rule_below(rules[0], rules, ink, 200, FieldParams()) is None
+    # Nor along a printed bar further than a digit's width (0.2 in, 40 px here).
+    short = [_Rule(20, 23, 50, 550), _Rule(120, 123, 96, 550)]
+    ink[:] = 255
+    assert _rule_below(short[0], short, ink, 200, FieldParams()) is None
 
 
 def test_on_a_noisy_page_the_dark_inks_box_stands_over_holes_in_the_noise():

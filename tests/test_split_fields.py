@@ -14,31 +14,34 @@ from digitize.split_fields import cut_in_two
 
 def test_pieces_almost_touching_in_a_row_are_both_doubted():
     pieces = [Box(100, 100, 300, 150), Box(310, 102, 420, 151)]
-    doubts = cut_in_two(pieces, ["comb", "comb"])
+    doubts = cut_in_two(pieces, ["comb", "comb"], [True, True])
     assert all(d is not None and d.reason is ReviewReason.SEGMENTATION for d in doubts)
 
 
 def test_fields_of_one_row_half_their_height_apart_are_not_doubted():
     apart = [Box(100, 100, 300, 150), Box(325, 100, 420, 150)]
-    assert cut_in_two(apart, ["box", "box"]) == [None, None]
+    assert cut_in_two(apart, ["box", "box"], [True, True]) == [None, None]
 
 
 def test_fields_one_under_another_or_in_a_table_are_not_doubted():
     stacked = [Box(100, 100, 300, 150), Box(100, 155, 300, 205)]
-    assert cut_in_two(stacked, ["box", "box"]) == [None, None]
-    cells = [Box(100, 100, 150, 150), Box(150, 100, 200, 150)]
-    assert cut_in_two(cells, ["cell", "cell"]) == [None, None]
+    assert cut_in_two(stacked, ["box", "box"], [True, True]) == [None, None]
+    cells = [Box(100, 100, 150, 150), Box(155, 100, 205, 150)]
+    assert cut_in_two(cells, ["cell", "cell"], [True, True]) == [None, None]
     # A checkbox beside a box is a question of its own.
-    assert cut_in_two([Box(100, 100, 300, 150), Box(305, 110, 330, 135)], ["box", "checkbox"]) == [
-        None,
-        None,
-    ]
+    beside = [Box(100, 100, 300, 150), Box(305, 110, 330, 135)]
+    assert cut_in_two(beside, ["box", "checkbox"], [True, True]) == [None, None]
 
 
 def test_ink_beside_a_box_doubts_the_box():
     box_and_ink = [Box(300, 100, 360, 150), Box(200, 104, 292, 148)]
-    doubts = cut_in_two(box_and_ink, ["box", "unboxed"])
+    doubts = cut_in_two(box_and_ink, ["box", "unboxed"], [True, True])
     assert doubts[0] is not None and doubts[1] is not None
+
+
+def test_an_empty_box_beside_a_number_is_no_piece_of_it():
+    pieces = [Box(100, 100, 300, 150), Box(310, 102, 420, 151)]
+    assert cut_in_two(pieces, ["box", "box"], [True, False]) == [None, None]
 
 
 def _two_boxes(gap_mm: float, dpi: int = 200) -> np.ndarray:
@@ -67,4 +70,4 @@ def test_a_scan_flags_two_boxes_almost_touching_and_not_two_apart():
 
 def test_fields_whose_borders_meet_are_blocks_of_one_table_row():
     blocks = [Box(100, 100, 190, 140), Box(188, 100, 280, 140), Box(280, 100, 370, 140)]
-    assert cut_in_two(blocks, ["comb", "comb", "comb"]) == [None, None, None]
+    assert cut_in_two(blocks, ["comb", "comb", "comb"], [True] * 3) == [None, None, None]
