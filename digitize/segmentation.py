@@ -26,6 +26,7 @@ from digitize.printed_marks import printed_text, sign_spans
 from digitize.records import Doubt, ReviewReason
 from digitize.ruling import find_ruling
 from digitize.segmentation_params import SegmentationParams
+from digitize.specks import speck_doubt
 from digitize.table_columns import inherit_column_dividers
 from digitize.unboxed_ink import find_unboxed_ink
 
@@ -108,6 +109,9 @@ def segment_page(
                 options.append(DigitOption(candidates=option, rows=range(start, len(candidates))))
             slots.append(SegmentedSlot(options))
         doubts = [*found.doubts, *ink_doubts]
+        specks = speck_doubt(found)
+        if specks is not None:
+            doubts.append(specks)
         if target.open:
             doubts.append(Doubt(ReviewReason.OPEN_BOX, "the box's border does not close"))
         if target.kind == "unboxed":
