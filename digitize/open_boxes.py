@@ -186,9 +186,10 @@ def _rule_below(
 
 def _under_ink(rule: _Rule, other: _Rule, print_ink: np.ndarray, reach: int) -> _Rule:
     """`rule`, its ends taken on to `other`'s, up to `reach` pixels, where ink lies across
-    its band in every column between: a marker's digit written over a box's corner is taken out of the ruling with
-    the rule under it (`digitize.ruling`), and the rule seems to end short (held-out
-    9050-04, spent: a thin box's bottom rule 26 px short under a blurred 1, no row at all)."""
+    its band in every column between: a marker's digit written over a box's corner is taken
+    out of the ruling with the rule under it (`digitize.ruling`), and the rule seems to end
+    short (held-out 9050-04, spent: a thin box's bottom rule 26 px short under a blurred 1,
+    no row at all)."""
     band = print_ink[rule.y0 : rule.y1]
     x0, x1 = rule.x0, rule.x1
     if x0 - reach <= other.x0 < x0 and band[:, other.x0 : x0].any(axis=0).all():
