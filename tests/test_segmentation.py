@@ -83,6 +83,23 @@ def test_comb_is_one_field_with_one_digit_per_cell(mnist_test):
     assert len(digits[0].slots) == 5
 
 
+@pytest.mark.parametrize(("written", "doubted"), [((0, 1, 2, 3), False), ((0, 1, 3), True)])
+def test_a_blank_cell_between_written_ones_is_doubted(mnist_test, written, doubted):
+    """A digit a scan lost in the middle of a comb would close up the value ("8556" read
+    "856"); a run of cells written from the left, with blanks after it, is an ordinary value."""
+    image = page()
+    cell, left, top = 110, 200, 600
+    for k in range(6):
+        box(image, left + k * cell, top, cell, 130)
+    for k in written:
+        paste_digit(image, digit_of(mnist_test, 8, k), left + k * cell + 15, top + 25)
+    _, fields, digits = segment(image)
+    assert [f.kind for f in fields] == ["comb"]
+    assert len(digits[0].slots) == len(written)
+    reasons = {d.reason for d in digits[0].doubts}
+    assert (ReviewReason.SEGMENTATION in reasons) == doubted
+
+
 def test_table_cells_are_fields_in_reading_order(mnist_test):
     image = page()
     for row in range(3):
