@@ -24,7 +24,8 @@ set of nine seeds, for a field-confidence measurement on enough fields; since th
 of its pages were scanned again while developing, so it is dev now), 9031-9033, 9034-9036,
 9037-9039, 9040-9042, 9043-9045, 9046-9048, 9049-9051 (since looked at: 9049-03, 9050-04
 and 9051-10 were debugged after the measurement, so it is dev now), 9052-9054 on
-2026-12-07, and 9055-9063 (nine seeds, for issue 12's field confidence) on 2026-12-07
+2026-12-07, and 9055-9063 (nine seeds, for issue 12's field confidence; since looked at:
+9058-05 was debugged after the measurement, so it is dev now) on 2026-12-07
 (benchmarks/results/zoo_accuracy_held_out_FIRST-LAST.md).
 The next fresh set, once 9064-9066 are measured, is 9067-9069. Seeds 113-130 are dev seeds
 too (looked at since 2026-12-07; 119-121 and 130 with axes forced by --only; 122-129 only
