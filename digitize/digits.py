@@ -439,8 +439,9 @@ def _one_per_cell(
 def _blank_between(filled: list[int]) -> list[int]:
     """The empty cells between a comb's first and last written ones. Writers fill a comb's
     cells in one run, so a blank inside it is a digit the scan lost or one written outside
-    its cell: a bi-level scan left a pencil 5 as a few dots, and 8556 was read "856",
-    unflagged (zoo dev seed 130, pencil on bi-level scans)."""
+    its cell: a bi-level scan left a pencil 5 as a few dots, and 8556 was read "856" (zoo dev
+    seed 130, pencil on bi-level scans; unflagged once broken strokes were joined, a trial
+    since dropped, as nothing else doubted the field)."""
     return [c for c in range(filled[0], filled[-1]) if c not in filled] if filled else []
 
 
