@@ -335,11 +335,6 @@ class UnboxedParams:
     min_height_in: float = 0.12
     max_height_in: float = 0.6
     min_mark_in: float = 0.01  # smaller marks are dust
-    # Grey (the page flattened: paper ~255) at or below which ink outside every box counts,
-    # whatever the page's threshold: the pencil of a page whose boxes were all lost measured
-    # 179 at its darkest (fresh zoo 9058-05), and 215 is the lightest print that still rules
-    # boxes (CleanupParams.lightest_print).
-    light_ink_level: int = 215
     # A mark with this share of its pixels on the ruling is a straight stroke: alone, print.
     ruled_share: float = 0.8
     # Marks are one line when they overlap this much in height (of the shorter) and stand at

@@ -110,11 +110,6 @@ def _outside_fields(
     around it (a digit written over a box's border is that box's). Shorter straight strokes
     stay: a 1, a 7's bar are ruling too."""
     ink = page.ink.copy()
-    # Pencil lighter than the print that set the page's threshold is no ink at it: with its
-    # box lost too, it made no row at all. So light ink counts here as well; print as light
-    # (drop-out labels and rules) is too short or on the ruling, and the field is then read
-    # at its own threshold (`segmentation.read_all_ink`).
-    ink[page.gray <= params.light_ink_level] = 255
     _, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     longer_than_digits = np.maximum(widths, heights) > params.max_height_in * page.dpi
