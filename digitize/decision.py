@@ -14,7 +14,7 @@ import numpy as np
 from digitize.field_calibration import INK_REASONS, raw_confidence, shipped_calibration
 from digitize.geometry import Box
 from digitize.records import Doubt, ReviewReason
-from digitize.segmentation import SegmentedField, SegmentedPage
+from digitize.segmentation import READ_AT_ITS_OWN_THRESHOLD, SegmentedField, SegmentedPage
 from digitize.split_fields import cut_in_two
 
 DEFAULT_REVIEW_BELOW = 0.99  # chosen on sample forms: benchmarks/review_threshold.py
@@ -98,6 +98,10 @@ def _printed_label(found: SegmentedField, not_digit: np.ndarray) -> bool:
     model card); an empty one is no field either, unless it holds ink that made no marks."""
     rows = [row for slot in found.slots for row in slot.options[0].rows]
     if found.field.kind == "unboxed":  # a title Tesseract was unsure of, text, or no digit
+        if any(d.detail == READ_AT_ITS_OWN_THRESHOLD for d in found.doubts):
+            # Lighter than the print that set the page's threshold, so no title; pencil
+            # broken into pieces has marks called letters (fresh zoo page 9058-05).
+            return not rows
         return not rows or float(np.mean(not_digit[rows])) >= LABEL_LETTER_SHARE
     if found.field.kind == "cell":  # a header or a name, only where it is plainly words
         return len(rows) >= WORD_MARKS and float(np.mean(not_digit[rows])) >= WORD_LETTER_SHARE

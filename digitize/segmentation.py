@@ -61,6 +61,10 @@ class SegmentedPage:
     images: np.ndarray  # (n, 28, 28) uint8: every candidate of every option of every field
 
 
+# The doubt of a field whose digits were read at its own threshold, not the page's.
+READ_AT_ITS_OWN_THRESHOLD = "ink too faint for the page's threshold, read by the box's own"
+
+
 def segment_page(
     image: np.ndarray, dpi: float | None = None, params: SegmentationParams | None = None
 ) -> SegmentedPage:
@@ -184,12 +188,7 @@ def read_all_ink(
             and _dark_enough(page, target, again, handwriting, params)
         ):
             found, left = again, left_again
-            doubts.append(
-                Doubt(
-                    ReviewReason.FAINT_INK,
-                    "ink too faint for the page's threshold, read by the box's own",
-                )
-            )
+            doubts.append(Doubt(ReviewReason.FAINT_INK, READ_AT_ITS_OWN_THRESHOLD))
     if left:
         faint = all(m.contrast < params.ink.faint_contrast for m in left)
         reason = ReviewReason.FAINT_INK if faint else ReviewReason.INK_LEFT_OVER
