@@ -9,7 +9,7 @@ value it belongs to (pencil, tick combs, 150 dpi ...) rather than as one overall
     python benchmarks/zoo_accuracy.py [--seeds 101 102 103] [--forms 12] [--keep DIR]
 
 Seeds: the default, samples/zoo.py's DEV_SEEDS (101-106), are for developing against.
-HELD_OUT_SEEDS (9064 9065 9066) are reserved for the final measurement: do not generate or look
+HELD_OUT_SEEDS (9067 9068 9069) are reserved for the final measurement: do not generate or look
 at them while developing; this script runs them only with --held-out.
 
 Writes benchmarks/results/zoo_accuracy.md (zoo_accuracy_held_out_FIRST-LAST.md for held-out seeds).
