@@ -169,7 +169,7 @@ def _thick_strokes(ink: np.ndarray, width: int, dpi: float, params: FieldParams)
     short = short[short > 0]
     if not len(short):  # nothing as thick as a marker: no rule is in question
         return np.zeros_like(ink)
-    cores = _chosen_components(labels, stats, short)
+    cores = chosen_components(labels, stats, short)
     # The cores grown back by the disk and a pixel: the stroke's edge goes too; but not
     # a rule the stroke lies on (a straight run of ink as long as a rule, either way), or the
     # box it is written in would open there.
@@ -211,7 +211,7 @@ def _sides_at_ends(
                 ends[max(0, end - reach) : end + reach, x : x + w] = 255
     _, labels, stats = components(across)
     meeting = np.unique(labels[(ends > 0) & (across > 0)])
-    return _chosen_components(labels, stats, meeting[meeting > 0])
+    return chosen_components(labels, stats, meeting[meeting > 0])
 
 
 def components(image: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -226,7 +226,7 @@ def components(image: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     return count, labels, stats
 
 
-def _chosen_components(labels: np.ndarray, stats: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+def chosen_components(labels: np.ndarray, stats: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     """255 on the components `chosen` of a labelling, each set within its own bounding box: a
     few small components of a page (np.isin on the page's labels took 30 ms, a lookup table
     over them 14)."""

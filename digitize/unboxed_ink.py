@@ -19,7 +19,7 @@ from digitize.cleanup import CleanPage
 from digitize.fields import Field, page_lines
 from digitize.geometry import Box, Cell
 from digitize.printed_marks import printed_spans
-from digitize.ruling import Ruling
+from digitize.ruling import Ruling, chosen_components, components
 from digitize.segmentation_params import FieldParams, UnboxedParams
 
 
@@ -130,12 +130,12 @@ def _light_marks(page: CleanPage, params: UnboxedParams) -> np.ndarray:
     whole marks as big as a stroke's piece count, none touching dark ink: on noisy grey paper
     the light pixels are specks by the ten thousand (73,000 on one page, 11 of them 1.5 mm
     long), which made a page's scan 50 times slower when they all counted."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(page.print_ink, connectivity=8)
+    count, labels, stats = components(page.print_ink)
     touching_ink = np.bincount(labels[page.ink > 0], minlength=count) > 0
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     light = ~touching_ink & (extent >= params.light_mark_in * page.dpi)
     light[0] = False  # the paper
-    return np.where(light[labels], 255, 0).astype(np.uint8)
+    return chosen_components(labels, stats, np.flatnonzero(light))
 
 
 def _lines(marks: list[Box], params: UnboxedParams) -> list[list[Box]]:
