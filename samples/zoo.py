@@ -26,7 +26,8 @@ of its pages were scanned again while developing, so it is dev now), 9031-9033, 
 and 9051-10 were debugged after the measurement, so it is dev now), 9052-9054 on
 2026-12-07, and 9055-9063 (nine seeds, for issue 12's field confidence; since looked at:
 9058-05 was debugged after the measurement, so it is dev now) on 2026-12-07, and 9064-9066
-on 2026-12-08 (benchmarks/results/zoo_accuracy_held_out_FIRST-LAST.md).
+on 2026-12-08 (its three unflagged wrong fields opened after: dev now); the tables are in
+benchmarks/results/zoo_accuracy_held_out_FIRST-LAST.md.
 The next fresh set, once 9067-9069 are measured, is 9070-9072. Seeds 113-130 are dev seeds
 too (looked at since 2026-12-07; 119-121 and 130 with axes forced by --only; 122-129 only
 scanned, for fitting the field calibration).
