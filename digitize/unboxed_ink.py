@@ -35,7 +35,7 @@ def find_unboxed_ink(
     handwriting."""
     rules = cv2.bitwise_or(ruling.solid, page_lines(ruling, field_params))
     outside = _outside_fields(page, fields, rules, params)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
+    count, labels, stats = components(outside)
     speck = params.min_mark_in * page.dpi
     ruled = _ruled_share(labels, stats[:, cv2.CC_STAT_AREA], rules)
     found_marks = [
@@ -110,11 +110,11 @@ def _outside_fields(
     around it (a digit written over a box's border is that box's). Shorter straight strokes
     stay: a 1, a 7's bar are ruling too."""
     ink = cv2.bitwise_or(page.ink, _light_marks(page, params))
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
+    _, labels, stats = components(rules)
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     longer_than_digits = np.maximum(widths, heights) > params.max_height_in * page.dpi
     printed = np.flatnonzero(longer_than_digits)
-    long_rules = np.isin(labels, printed[printed > 0]).astype(np.uint8)
+    long_rules = chosen_components(labels, stats, printed[printed > 0])
     ink[cv2.dilate(long_rules, np.ones((5, 5), np.uint8)) > 0] = 0
     clearance = params.field_clearance_in * page.dpi
     height, width = ink.shape
