@@ -15,9 +15,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitize.cleanup import CleanPage
 from digitize.fields import Field, reading_order
 from digitize.geometry import Box, Cell
-from digitize.ruling import components
 from digitize.segmentation_params import FieldParams
 
 # A frame's side is inked along at least this share of its length: a scan's raggedness and a
@@ -37,14 +37,14 @@ THICKEST_RULE_IN = 0.03
 MOST_INTERIOR_INK = 0.95
 
 
-def find_checkbox_frames(
-    fields: list[Field], print_ink: np.ndarray, dpi: float, params: FieldParams
-) -> list[Field]:
-    """`fields` with the checkboxes found as frames in `print_ink` that no field holds."""
+def find_checkbox_frames(fields: list[Field], page: CleanPage, params: FieldParams) -> list[Field]:
+    """`fields` with the checkboxes found as frames in the page's print ink that no field
+    holds."""
+    dpi = page.dpi
     near = int(dpi * params.shared_border_in)
     taken = [f.box.grow(near) for f in fields]
     found: list[Field] = []
-    for frame, interior in _square_frames(print_ink, dpi, params):
+    for frame, interior in _square_frames(page.print_pieces, dpi, params):
         if any(frame.overlaps(box) for box in taken):
             continue
         found.append(Field(box=frame, cells=[Cell.of_box(interior)], kind="checkbox"))
@@ -52,12 +52,15 @@ def find_checkbox_frames(
     return reading_order(fields + found, params) if found else fields
 
 
-def _square_frames(print_ink: np.ndarray, dpi: float, params: FieldParams) -> list[tuple[Box, Box]]:
-    """The square frames among the pieces of print ink of a checkbox's size (with a mark's
-    overshoot), each as its outer box and its interior, in page pixels."""
+def _square_frames(
+    pieces: tuple[int, np.ndarray, np.ndarray], dpi: float, params: FieldParams
+) -> list[tuple[Box, Box]]:
+    """The square frames among the `pieces` of print ink (`CleanPage.print_pieces`) of a
+    checkbox's size (with a mark's overshoot), each as its outer box and its interior, in
+    page pixels."""
     smallest = dpi * params.min_checkbox_side_in
     largest = dpi * params.checkbox_max_side_in  # inside, as for a checkbox's hole
-    _, labels, stats = components(print_ink)
+    _, labels, stats = pieces
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     sized = (np.minimum(widths, heights) >= smallest) & (
         np.maximum(widths, heights) <= (1 + OVERSHOOT) * largest

@@ -24,7 +24,7 @@ import numpy as np
 
 from digitize.fields import Field, reading_order
 from digitize.geometry import Box, Cell
-from digitize.ruling import Ruling
+from digitize.ruling import Ruling, components
 from digitize.segmentation_params import FieldParams
 
 
@@ -85,7 +85,7 @@ def _horizontal_rules(ruling: np.ndarray, dpi: float, params: FieldParams) -> li
     pieces = cv2.morphologyEx(ruling, cv2.MORPH_OPEN, np.ones((1, piece), np.uint8))
     gap = max(3, int(round(dpi * params.open_box_gap_in)))
     joined = cv2.morphologyEx(pieces, cv2.MORPH_CLOSE, np.ones((3, gap), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    count, labels, stats = components(joined)
     longest, thickest = dpi * params.open_box_min_width_in, dpi * params.open_box_max_rule_in
     rules = []
     for label, (x, y, w, h, _) in enumerate(stats[1:count], start=1):

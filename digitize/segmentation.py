@@ -75,7 +75,7 @@ def segment_page(
     ruling = find_ruling(page.ink, page.dpi, params.fields, page.print_ink, page.gray)
     fields = find_fields(ruling, page.dpi, params.fields, params.combs)
     fields = find_open_boxes(fields, ruling, page.print_ink, page.dpi, params.fields)
-    fields = find_checkbox_frames(fields, page.print_ink, page.dpi, params.fields)
+    fields = find_checkbox_frames(fields, page, params.fields)
     fields = find_tick_combs(fields, page.print_ink, page.dpi, params.combs)
     fields = inherit_column_dividers(fields, page.gray, page.dpi, params.combs, params.ink)
     fields = reading_order(

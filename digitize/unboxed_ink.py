@@ -130,7 +130,7 @@ def _light_marks(page: CleanPage, params: UnboxedParams) -> np.ndarray:
     whole marks as big as a stroke's piece count, none touching dark ink: on noisy grey paper
     the light pixels are specks by the ten thousand (73,000 on one page, 11 of them 1.5 mm
     long), which made a page's scan 50 times slower when they all counted."""
-    count, labels, stats = components(page.print_ink)
+    count, labels, stats = page.print_pieces
     touching_ink = np.bincount(labels[page.ink > 0], minlength=count) > 0
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     light = ~touching_ink & (extent >= params.light_mark_in * page.dpi)
