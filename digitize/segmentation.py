@@ -20,6 +20,7 @@ from digitize.digits import DigitCandidate, FieldDigits, find_digits
 from digitize.field_ink import Mark, contrast, marks, rethresholded
 from digitize.fields import Field, find_fields, reading_order
 from digitize.geometry import Box
+from digitize.mixed_ink import mixed_ink_doubt
 from digitize.normalize import normalize_digit
 from digitize.open_boxes import find_open_boxes
 from digitize.printed_marks import printed_text, sign_spans
@@ -116,6 +117,9 @@ def segment_page(
         specks = speck_doubt(found)
         if specks is not None:
             doubts.append(specks)
+        mixed = mixed_ink_doubt(page.gray, found, page.dpi)
+        if mixed is not None:
+            doubts.append(mixed)
         if target.open:
             doubts.append(Doubt(ReviewReason.OPEN_BOX, "the box's border does not close"))
         if target.kind == "unboxed":
